@@ -6,7 +6,8 @@
 // gets a leader and a full ISR, and is deleted again. With --wait-isr it also
 // waits until every partition of every topic has its full ISR back (used after
 // a node restart, so that the next fault a test injects meets a healthy
-// cluster). It exits 1 with the last error once --timeout seconds have passed.
+// cluster). With --groups it makes the brokers create __consumer_offsets. It
+// exits 1 with the last error once --timeout seconds have passed.
 //
 // Compiled by kafka.sh against the fetched kafka-clients jar; not a test.
 import java.util.ArrayList;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.admin.Admin;
@@ -25,6 +27,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
 
 public final class KafkaReady {
     private static String bootstrap = "127.0.0.1:19092";
@@ -32,6 +35,7 @@ public final class KafkaReady {
     private static int node = -1;
     private static long timeoutMs = 60_000;
     private static boolean waitIsr = false;
+    private static boolean groups = false;
     private static long deadline;
 
     public static void main(String[] args) throws Exception {
@@ -42,6 +46,7 @@ public final class KafkaReady {
                 case "--node": node = Integer.parseInt(args[++i]); break;
                 case "--timeout": timeoutMs = (long) (Double.parseDouble(args[++i]) * 1000); break;
                 case "--wait-isr": waitIsr = true; break;
+                case "--groups": groups = true; break;
                 default:
                     System.err.println("KafkaReady: unknown argument " + args[i]);
                     System.exit(2);
@@ -80,6 +85,21 @@ public final class KafkaReady {
                         probeTopic(admin);
                         probed = true;
                     }
+                    if (groups) {
+                        // Looking up a group's coordinator creates __consumer_offsets:
+                        // done now, while all nodes run, the first consumer group of a
+                        // test does not wait for it (nor fail when a node is down).
+                        stage = "creating __consumer_offsets";
+                        try {
+                            admin.describeConsumerGroups(List.of("kafka.sh-ready")).all().get(10, TimeUnit.SECONDS);
+                        } catch (ExecutionException e) {
+                            // Kafka 4 answers "no such group" once the coordinator is up.
+                            if (!(e.getCause() instanceof GroupIdNotFoundException)) {
+                                throw e;
+                            }
+                        }
+                        groups = false;
+                    }
                     if (waitIsr) {
                         stage = "waiting for full ISRs";
                         checkIsr(admin);
@@ -113,7 +133,7 @@ public final class KafkaReady {
                     if (p.leader() != null && !p.leader().isEmpty() && p.isr().size() == brokers) {
                         return;
                     }
-                } catch (java.util.concurrent.ExecutionException e) {
+                } catch (ExecutionException e) {
                     // UnknownTopicOrPartition until metadata has propagated.
                 }
                 Thread.sleep(100);

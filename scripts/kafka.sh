@@ -27,6 +27,15 @@
 #                  scripts/kafka.sh run org.apache.kafka.tools.TopicCommand \
 #                      --bootstrap-server 127.0.0.1:19092 --list
 #
+# 'up' and 'up-cluster' always start from empty data (leftovers of a stopped or
+# killed broker are removed); 'start' and 'restart' keep the data. Brokers run
+# in their own session with all output in $KAFKA_RUN_DIR/<node>/kafka.log, so
+# they outlive the calling shell. Test settings: auto.create.topics.enable=false,
+# num.partitions=1, group.initial.rebalance.delay.ms=0, internal topics with
+# 10 partitions and RF 1 (cluster: 3, min ISR 2), log cleaner on with a 1s
+# back-off, 8 MiB segments, brokers fenced after 4s without heartbeat. Add or
+# override settings with KAFKA_EXTRA_CONFIG.
+#
 # Environment (defaults in brackets):
 #   KAFKA_VERSION [4.4.0]          Apache Kafka version (org.apache.kafka:kafka_2.13)
 #   KAFKA_LOG4J_VERSION [2.25.5]   log4j2 version of the SLF4J binding (match Kafka's log4j-core)
@@ -539,7 +548,7 @@ cmd_up() {
 	check_ports_free 0
 	format_node 0 "$(new_cluster_id)"
 	launch_node 0 "$KAFKA_HEAP_OPTS"
-	if ! wait_ready "$(single_brokers)" 1 0; then
+	if ! wait_ready "$(single_brokers)" 1 0 --groups; then
 		stop_nodes KILL 0
 		exit 1
 	fi
@@ -580,7 +589,7 @@ cmd_up_cluster() {
 	done
 	for pid in $pids; do wait "$pid" || exit 1; done
 	for n in $(cluster_nodes); do launch_node "$n" "$KAFKA_CLUSTER_HEAP_OPTS"; done
-	if ! wait_ready "$(cluster_brokers)" "$CLUSTER_SIZE" "$(cluster_nodes | tr '\n' ' ')"; then
+	if ! wait_ready "$(cluster_brokers)" "$CLUSTER_SIZE" "$(cluster_nodes | tr '\n' ' ')" --groups; then
 		# shellcheck disable=SC2046 # a list of node numbers
 		stop_nodes KILL $(cluster_nodes)
 		exit 1
