@@ -1,0 +1,70 @@
+// Package commit tracks which messages of a topic partition are done, so
+// that the committed offset never passes a message still in flight.
+//
+// Messages complete out of order (their emits are acknowledged by
+// different brokers, DeferCommit functions run whenever the user calls
+// them), but a consumer-group commit covers every offset below it. The
+// Tracker hands out the highest offset whose predecessors are all done.
+package commit
+
+import "sync"
+
+// Tracker tracks in-flight offsets of one topic partition. Offsets must be
+// added in increasing order; Done may be called in any order and from any
+// goroutine.
+type Tracker struct {
+	mu      sync.Mutex
+	pending []entry // in offset order
+	head    int     // index of the first entry not yet committed
+}
+
+type entry struct {
+	offset int64
+	done   bool
+}
+
+// Add registers offset as in flight.
+func (t *Tracker) Add(offset int64) {
+	t.mu.Lock()
+	t.pending = append(t.pending, entry{offset: offset})
+	t.mu.Unlock()
+}
+
+// Done marks offset as done. It returns the offset to commit (the next
+// offset to consume, Kafka style: last done + 1) and true when the
+// contiguous done prefix grew.
+func (t *Tracker) Done(offset int64) (next int64, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// Search from the head: completions are mostly in order.
+	for i := t.head; i < len(t.pending); i++ {
+		if t.pending[i].offset == offset {
+			t.pending[i].done = true
+			break
+		}
+	}
+	last := int64(-1)
+	for t.head < len(t.pending) && t.pending[t.head].done {
+		last = t.pending[t.head].offset
+		t.head++
+		ok = true
+	}
+	// Compact once the committed prefix dominates, keeping appends cheap.
+	if t.head > 1024 && t.head*2 > len(t.pending) {
+		n := copy(t.pending, t.pending[t.head:])
+		t.pending = t.pending[:n]
+		t.head = 0
+	}
+	if !ok {
+		return 0, false
+	}
+	return last + 1, true
+}
+
+// Pending returns the number of offsets not yet done or blocked behind
+// one that is not done.
+func (t *Tracker) Pending() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.pending) - t.head
+}
