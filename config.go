@@ -1,0 +1,61 @@
+package goka
+
+import (
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+var (
+	globalConfigMu sync.RWMutex
+	globalConfig   = *DefaultConfig()
+)
+
+// DefaultConfig returns the sarama configuration goka starts from:
+// sarama.NewConfig with Version 2.0.0, consumer errors returned,
+// MaxProcessingTime 1 s, Offsets.Initial OffsetNewest, the copartitioning
+// rebalance strategy, RequiredAcks WaitForLocal, snappy compression, a flush
+// every 100 ms or 64 KiB, successes and errors returned and 10 retries.
+func DefaultConfig() *sarama.Config {
+	config := sarama.NewConfig()
+	config.Version = sarama.V2_0_0_0
+
+	config.Consumer.Return.Errors = true
+	config.Consumer.MaxProcessingTime = time.Second
+	config.Consumer.Offsets.Initial = sarama.OffsetNewest
+	// GroupStrategies rather than the deprecated Strategy field: same effect
+	// as Goka without sarama's deprecation warning.
+	config.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{CopartitioningStrategy}
+
+	config.Producer.RequiredAcks = sarama.WaitForLocal
+	config.Producer.Compression = sarama.CompressionSnappy
+	config.Producer.Flush.Frequency = 100 * time.Millisecond
+	config.Producer.Flush.Bytes = 64 * 1024
+	config.Producer.Return.Successes = true
+	config.Producer.Return.Errors = true
+	config.Producer.Retry.Max = 10
+	return config
+}
+
+// ReplaceGlobalConfig replaces the configuration the default builders copy
+// when they are called. It stores a copy of config and panics on nil. It only
+// sets a default: components built with the ...WithConfig builders ignore it.
+func ReplaceGlobalConfig(config *sarama.Config) {
+	if config == nil {
+		panic("goka: ReplaceGlobalConfig: nil config")
+	}
+	globalConfigMu.Lock()
+	defer globalConfigMu.Unlock()
+	globalConfig = *config
+}
+
+// globalConfigCopy returns a copy of the global config for one component.
+// The copy is shallow like Goka's; slices such as GroupStrategies are shared
+// but never mutated by goka.
+func globalConfigCopy() *sarama.Config {
+	globalConfigMu.RLock()
+	defer globalConfigMu.RUnlock()
+	c := globalConfig
+	return &c
+}

@@ -1,0 +1,331 @@
+package goka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// Context is handed to every callback. It gives access to the message, the
+// group table, joined and looked-up tables, and lets the callback emit
+// messages. A Context is valid only during its callback, except for the
+// function returned by DeferCommit.
+//
+// Misusing the Context (emitting to an undeclared topic, reading the value
+// of a stateless processor, …) panics with an error; the processor recovers
+// it and stops with that error, as Goka does.
+type Context interface {
+	// Topic returns the topic of the input message; for loop messages the
+	// loop topic, for visits the visitor name.
+	Topic() Stream
+	// Key returns the key of the input message.
+	Key() string
+	// Partition returns the partition of the input message.
+	Partition() int32
+	// Offset returns the offset of the input message (0 for visits).
+	Offset() int64
+	// Group returns the group of the processor.
+	Group() Group
+	// Value returns the table value of Key, or nil if it has none.
+	Value() interface{}
+	// Headers returns the headers of the input message; never nil.
+	Headers() Headers
+	// SetValue sets the table value of Key: locally at once and in the
+	// group table topic.
+	SetValue(value interface{}, options ...ContextOption)
+	// Delete deletes the table value of Key, locally and in Kafka.
+	Delete(options ...ContextOption)
+	// Timestamp returns the timestamp of the input message.
+	Timestamp() time.Time
+	// Join returns the value of Key in the joined table topic.
+	Join(topic Table) interface{}
+	// Lookup returns the value of key in the looked-up table topic.
+	Lookup(topic Table, key string) interface{}
+	// Emit sends a message to an output topic.
+	Emit(topic Stream, key string, value interface{}, options ...ContextOption)
+	// Loopback sends a message to the group's loop topic.
+	Loopback(key string, value interface{}, options ...ContextOption)
+	// Fail stops the processor with err. It does not return, unless the
+	// processor is already stopping: then it records err and returns.
+	Fail(err error)
+	// Context returns the context of the consumer-group session; it is
+	// cancelled on rebalance and when the processor stops.
+	Context() context.Context
+	// DeferCommit delays the commit of the input message until the
+	// returned function is called. A non-nil error stops the processor.
+	// Calling the function more than once is harmless.
+	DeferCommit() func(error)
+}
+
+// ContextOption configures Context.SetValue, Delete, Emit and Loopback.
+type ContextOption func(*ctxOptions)
+
+type ctxOptions struct {
+	emitHeaders Headers
+}
+
+// WithCtxEmitHeaders adds headers to the emitted message; later options
+// win.
+func WithCtxEmitHeaders(headers Headers) ContextOption {
+	return func(o *ctxOptions) {
+		o.emitHeaders = o.emitHeaders.Merged(headers)
+	}
+}
+
+func applyCtxOptions(opts []ContextOption) ctxOptions {
+	var o ctxOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// failError is the panic value of Context.Fail and of Context misuse.
+type failError struct{ err error }
+
+// cbContext is the Context of one message or visit.
+type cbContext struct {
+	pp  *partitionProcessor
+	ctx context.Context
+
+	topic      Stream
+	key        string
+	partition  int32
+	offset     int64
+	timestamp  time.Time
+	rawHeaders []*sarama.RecordHeader
+	headers    Headers
+
+	mu           sync.Mutex
+	pending      int
+	callbackDone bool
+	err          error
+	done         func(err error)
+}
+
+var _ Context = (*cbContext)(nil)
+
+func (c *cbContext) Topic() Stream           { return c.topic }
+func (c *cbContext) Key() string             { return c.key }
+func (c *cbContext) Partition() int32        { return c.partition }
+func (c *cbContext) Offset() int64           { return c.offset }
+func (c *cbContext) Group() Group            { return c.pp.graph.Group() }
+func (c *cbContext) Timestamp() time.Time    { return c.timestamp }
+func (c *cbContext) Context() context.Context { return c.ctx }
+
+func (c *cbContext) Headers() Headers {
+	if c.headers == nil {
+		c.headers = HeadersFromSarama(c.rawHeaders)
+	}
+	return c.headers
+}
+
+// misuse stops the callback with an error describing the misuse.
+func (c *cbContext) misuse(format string, args ...interface{}) {
+	panic(&failError{err: fmt.Errorf(format, args...)})
+}
+
+func (c *cbContext) Fail(err error) {
+	if err == nil {
+		err = errors.New("Fail called with nil error")
+	}
+	if c.ctx.Err() != nil {
+		// The processor is stopping: record the error, let the callback
+		// return, as Goka does.
+		c.finishOne(err, false)
+		return
+	}
+	panic(&failError{err: err})
+}
+
+func (c *cbContext) Value() interface{} {
+	table := c.pp.graph.GroupTable()
+	if table == nil {
+		c.misuse("cannot access the table value of key %q: processor has no group table (add Persist)", c.key)
+	}
+	data, err := c.pp.table.st.Get(c.key)
+	if err != nil {
+		c.misuse("reading table value of key %q: %w", c.key, err)
+	}
+	if data == nil {
+		return nil
+	}
+	v, err := table.Codec().Decode(data)
+	if err != nil {
+		c.misuse("decoding table value of key %q: %w", c.key, err)
+	}
+	return v
+}
+
+func (c *cbContext) SetValue(value interface{}, options ...ContextOption) {
+	if value == nil {
+		c.misuse("cannot set nil as table value of key %q: use Delete", c.key)
+	}
+	c.setValue(value, false, options)
+}
+
+func (c *cbContext) Delete(options ...ContextOption) {
+	c.setValue(nil, true, options)
+}
+
+func (c *cbContext) setValue(value interface{}, del bool, options []ContextOption) {
+	table := c.pp.graph.GroupTable()
+	if table == nil {
+		c.misuse("cannot set the table value of key %q: processor has no group table (add Persist)", c.key)
+	}
+	var (
+		data []byte
+		err  error
+	)
+	if !del {
+		data, err = table.Codec().Encode(value)
+		if err != nil {
+			c.misuse("encoding table value of key %q: %w", c.key, err)
+		}
+		err = c.pp.table.st.Set(c.key, data)
+	} else {
+		err = c.pp.table.st.Delete(c.key)
+	}
+	if err != nil {
+		c.misuse("writing table value of key %q to local storage: %w", c.key, err)
+	}
+	opts := applyCtxOptions(options)
+	c.emitRaw(table.Topic(), c.key, data, opts.emitHeaders, c.pp.tableAcked)
+}
+
+func (c *cbContext) Join(topic Table) interface{} {
+	jt, ok := c.pp.joins[string(topic)]
+	if !ok {
+		c.misuse("table %q is not joined by group %q (add Join to the group graph)", topic, c.pp.graph.Group())
+	}
+	data, err := jt.st.Get(c.key)
+	if err != nil {
+		c.misuse("reading key %q of joined table %q: %w", c.key, topic, err)
+	}
+	if data == nil {
+		return nil
+	}
+	v, err := c.pp.graph.codec(string(topic)).Decode(data)
+	if err != nil {
+		c.misuse("decoding key %q of joined table %q: %w", c.key, topic, err)
+	}
+	return v
+}
+
+func (c *cbContext) Lookup(topic Table, key string) interface{} {
+	v, ok := c.pp.lookups[string(topic)]
+	if !ok {
+		c.misuse("table %q is not looked up by group %q (add Lookup to the group graph)", topic, c.pp.graph.Group())
+	}
+	val, err := v.Get(key)
+	if err != nil {
+		c.misuse("looking up key %q in table %q: %w", key, topic, err)
+	}
+	return val
+}
+
+func (c *cbContext) Emit(topic Stream, key string, value interface{}, options ...ContextOption) {
+	switch {
+	case topic == "":
+		c.misuse("cannot emit to an empty topic")
+	case c.pp.graph.LoopStream() != nil && string(topic) == c.pp.graph.LoopStream().Topic():
+		c.misuse("cannot emit to the loop topic %q: use Loopback", topic)
+	case c.pp.graph.GroupTable() != nil && string(topic) == c.pp.graph.GroupTable().Topic():
+		c.misuse("cannot emit to the group table %q: use SetValue", topic)
+	}
+	codec, ok := c.pp.outputs[string(topic)]
+	if !ok {
+		c.misuse("cannot emit to topic %q: not declared as Output of group %q", topic, c.pp.graph.Group())
+	}
+	var data []byte
+	if value != nil {
+		var err error
+		data, err = codec.Encode(value)
+		if err != nil {
+			c.misuse("encoding value for topic %q key %q: %w", topic, key, err)
+		}
+	}
+	opts := applyCtxOptions(options)
+	c.emitRaw(string(topic), key, data, c.pp.opts.producerDefaultHeaders.Merged(opts.emitHeaders), nil)
+}
+
+func (c *cbContext) Loopback(key string, value interface{}, options ...ContextOption) {
+	loop := c.pp.graph.LoopStream()
+	if loop == nil {
+		c.misuse("cannot loop back: group %q has no Loop", c.pp.graph.Group())
+	}
+	data, err := loop.Codec().Encode(value)
+	if err != nil {
+		c.misuse("encoding loop value of key %q: %w", key, err)
+	}
+	opts := applyCtxOptions(options)
+	c.emitRaw(loop.Topic(), key, data, c.pp.opts.producerDefaultHeaders.Merged(opts.emitHeaders), nil)
+}
+
+// emitRaw produces a message and counts it as pending until acknowledged.
+// onAck, if set, runs with the produced message after a successful ack.
+func (c *cbContext) emitRaw(topic, key string, data []byte, headers Headers, onAck func(*sarama.ProducerMessage)) {
+	c.mu.Lock()
+	c.pending++
+	c.mu.Unlock()
+	c.pp.stats.countOutput(topic, len(data))
+	c.pp.producer.EmitWithHeaders(topic, key, data, headers).ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
+		if err != nil {
+			err = fmt.Errorf("producing to topic %q key %q: %w", topic, key, err)
+		} else if onAck != nil {
+			onAck(msg)
+		}
+		c.finishOne(err, true)
+	})
+}
+
+func (c *cbContext) DeferCommit() func(error) {
+	c.mu.Lock()
+	c.pending++
+	c.mu.Unlock()
+	var once sync.Once
+	return func(err error) {
+		once.Do(func() {
+			if err != nil {
+				err = fmt.Errorf("deferred commit: %w", err)
+			}
+			c.finishOne(err, true)
+		})
+	}
+}
+
+// finishOne records err and, when pending counts one completion, one less
+// pending completion. It calls done once the callback returned and nothing
+// is pending.
+func (c *cbContext) finishOne(err error, pending bool) {
+	c.mu.Lock()
+	if pending {
+		c.pending--
+	}
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	fire := c.callbackDone && c.pending == 0 && c.done != nil
+	var done func(error)
+	if fire {
+		done, c.done = c.done, nil
+	}
+	finalErr := c.err
+	c.mu.Unlock()
+	if done != nil {
+		done(finalErr)
+	}
+}
+
+// callbackReturned marks the callback as returned; err is its panic, if
+// any.
+func (c *cbContext) callbackReturned(err error) {
+	c.mu.Lock()
+	c.callbackDone = true
+	c.mu.Unlock()
+	c.finishOne(err, false)
+}

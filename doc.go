@@ -1,0 +1,50 @@
+// Package goka is a library for stateful stream processing on Kafka,
+// compatible with github.com/lovoo/goka v1: a Goka program compiles against
+// it after changing its import paths, and reads and writes the same topics
+// and local storages.
+//
+// # Components
+//
+// An [Emitter] writes messages to a topic. A [Processor] consumes input
+// topics as a consumer group: every instance of the group gets some of the
+// partitions, and processes each partition in a goroutine of its own,
+// message after message, calling the callbacks of its [GroupGraph]. A
+// processor can keep a table: one value per key, stored locally (LevelDB by
+// default) and in the compacted topic "<group>-table", from which any
+// instance recovers the partitions it takes over. A [View] is a local,
+// always-updating copy of a whole table.
+//
+// # Delivery guarantees
+//
+// At least once. An input message is committed only after its callback
+// returned and every message the callback produced (outputs, loopbacks,
+// table writes) was acknowledged by Kafka, and after the functions returned
+// by [Context.DeferCommit] were called. A failed message stops the
+// processor with an error naming its topic, partition and offset; it is
+// processed again after a restart. Commits never pass a message still in
+// flight, even when later messages finish first.
+//
+// # Local storage and recovery
+//
+// Table writes are buffered per partition and written to LevelDB in one
+// atomic batch together with the table offset, every second (see
+// [WithStorageFlushInterval]), on rebalance and on shutdown. After a crash
+// the storage is consistent but possibly older, and recovery replays the
+// table topic from the stored offset. Recovery ends at the high-water mark
+// read when it started.
+//
+// # Differences from Goka
+//
+// Constructors do no network I/O; [Processor.Run] checks and creates the
+// topics. There is no 5 s pause between consumer-group sessions. Two views
+// of one table in one process use different default directories. A second
+// [Emitter.Finish] returns nil instead of panicking. Errors wrap sentinels
+// such as [ErrNotCopartitioned] for errors.Is, and typed errors
+// ([MessageError], [PanicError]) for errors.As.
+//
+// # Caveats
+//
+// Inputs must be partitioned with the same hash as goka's producers (FNV-1a,
+// see [DefaultHasher]) for the group table to be copartitioned with them; a
+// Java producer's murmur2 partitioner breaks this silently, as with Goka.
+package goka

@@ -1,0 +1,136 @@
+package goka
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// emitterFinishTimeout bounds how long Finish waits for messages in flight.
+const emitterFinishTimeout = 60 * time.Second
+
+// Emitter writes messages to one topic. It is safe for concurrent use.
+type Emitter struct {
+	topic    string
+	codec    Codec
+	opts     *eoptions
+	producer Producer
+
+	mu       sync.RWMutex // held for reading by emits, for writing by Finish
+	finished bool
+	inflight sync.WaitGroup
+}
+
+// NewEmitter returns an emitter writing to topic with codec. It creates the
+// producer; with the default builder sarama connects to the brokers here,
+// as in Goka. The topic is neither checked nor created.
+func NewEmitter(brokers []string, topic Stream, codec Codec, options ...EmitterOption) (*Emitter, error) {
+	if topic == "" {
+		return nil, errors.New("creating emitter: empty topic")
+	}
+	if codec == nil {
+		return nil, fmt.Errorf("creating emitter for %q: codec is nil", topic)
+	}
+	opts := new(eoptions)
+	opts.applyDefaults(topic)
+	for _, o := range options {
+		o(opts, topic, codec)
+	}
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("creating emitter for %q: %w", topic, err)
+	}
+	prod, err := opts.builders.producer(brokers, opts.clientID, opts.hasher)
+	if err != nil {
+		return nil, fmt.Errorf("creating emitter for %q: %w", topic, err)
+	}
+	return &Emitter{topic: string(topic), codec: codec, opts: opts, producer: prod}, nil
+}
+
+// Emit sends msg under key asynchronously. A nil msg is a tombstone. The
+// promise reports the result; after Finish it is already finished with
+// ErrEmitterAlreadyClosed.
+func (e *Emitter) Emit(key string, msg interface{}) (*Promise, error) {
+	return e.EmitWithHeaders(key, msg, nil)
+}
+
+// EmitWithHeaders is Emit with headers, merged over the emitter's default
+// headers.
+func (e *Emitter) EmitWithHeaders(key string, msg interface{}, headers Headers) (*Promise, error) {
+	var data []byte
+	if msg != nil {
+		var err error
+		data, err = e.codec.Encode(msg)
+		if err != nil {
+			return nil, fmt.Errorf("emitter for %q: encoding value of key %q: %w", e.topic, key, err)
+		}
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.finished {
+		return NewPromise().finish(nil, ErrEmitterAlreadyClosed), nil
+	}
+	e.inflight.Add(1)
+	return e.producer.EmitWithHeaders(e.topic, key, data, e.opts.defaultHeaders.Merged(headers)).Then(func(err error) {
+		e.inflight.Done()
+	}), nil
+}
+
+// EmitSync sends msg under key and waits for the acknowledgement.
+func (e *Emitter) EmitSync(key string, msg interface{}) error {
+	return e.EmitSyncWithHeaders(key, msg, nil)
+}
+
+// EmitSyncWithHeaders is EmitSync with headers.
+func (e *Emitter) EmitSyncWithHeaders(key string, msg interface{}, headers Headers) error {
+	promise, err := e.EmitWithHeaders(key, msg, headers)
+	if err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	var perr error
+	promise.Then(func(err error) {
+		perr = err
+		close(done)
+	})
+	<-done
+	if perr != nil {
+		return fmt.Errorf("emitter for %q: key %q: %w", e.topic, key, perr)
+	}
+	return nil
+}
+
+// Finish refuses new emits, waits up to 60 s for the messages in flight and
+// closes the producer. Unlike Goka's, a second call returns nil instead of
+// panicking.
+func (e *Emitter) Finish() error {
+	e.mu.Lock()
+	if e.finished {
+		e.mu.Unlock()
+		return nil
+	}
+	e.finished = true
+	e.mu.Unlock()
+
+	flushed := make(chan struct{})
+	go func() {
+		e.inflight.Wait()
+		close(flushed)
+	}()
+	var err error
+	select {
+	case <-flushed:
+	case <-time.After(emitterFinishTimeout):
+		err = fmt.Errorf("emitter for %q: messages still in flight after %v", e.topic, emitterFinishTimeout)
+	}
+	// Closing the producer finishes every promise, so the goroutine above
+	// ends too.
+	if cerr := e.producer.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("emitter for %q: closing producer: %w", e.topic, cerr))
+	}
+	<-flushed
+	return err
+}
+
+// Close is Finish.
+func (e *Emitter) Close() error { return e.Finish() }

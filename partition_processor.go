@@ -1,0 +1,356 @@
+package goka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/e3793d55/goka/internal/commit"
+)
+
+// partitionProcessor processes one assigned partition: it recovers the
+// group table and the joined tables of the partition, then processes the
+// messages of every input topic and the loop of that partition, and the
+// visits, one at a time in one goroutine.
+type partitionProcessor struct {
+	proc      *Processor
+	graph     *GroupGraph
+	opts      *poptions
+	partition int32
+	session   sarama.ConsumerGroupSession
+	producer  Producer
+
+	table   *partitionTable // nil for a stateless processor
+	joins   map[string]*partitionTable
+	lookups map[string]*View
+	outputs map[string]Codec
+
+	input  chan *sarama.ConsumerMessage
+	visits chan *visitItem
+
+	state    *Signal
+	stats    *partitionStatsCollector
+	trackers map[string]*commit.Tracker
+
+	cancel    context.CancelFunc
+	recovered chan struct{} // closed when processing starts
+	stopped   chan struct{} // closed when processing ends
+	done      chan struct{} // closed when storages are closed
+	err       error
+}
+
+type visitItem struct {
+	name string
+	key  string
+	meta interface{}
+	cb   ProcessCallback
+	done func(error)
+}
+
+func newPartitionProcessor(proc *Processor, partition int32, session sarama.ConsumerGroupSession) *partitionProcessor {
+	pp := &partitionProcessor{
+		proc:      proc,
+		graph:     proc.graph,
+		opts:      proc.opts,
+		partition: partition,
+		session:   session,
+		producer:  proc.producer,
+		joins:     make(map[string]*partitionTable),
+		lookups:   proc.lookups,
+		outputs:   make(map[string]Codec),
+		input:     make(chan *sarama.ConsumerMessage, proc.opts.partitionChannelSize),
+		visits:    make(chan *visitItem, proc.opts.partitionChannelSize),
+		state:     NewSignal(PPStateIdle, PPStateRecovering, PPStateRunning, PPStateStopping, PPStateStopped),
+		stats:     newPartitionStatsCollector(),
+		trackers:  make(map[string]*commit.Tracker),
+		recovered: make(chan struct{}),
+		stopped:   make(chan struct{}),
+		done:      make(chan struct{}),
+	}
+	for _, e := range proc.graph.OutputStreams() {
+		pp.outputs[e.Topic()] = e.Codec()
+	}
+	for _, e := range proc.graph.InputStreams() {
+		pp.trackers[e.Topic()] = new(commit.Tracker)
+	}
+	if loop := proc.graph.LoopStream(); loop != nil {
+		pp.trackers[loop.Topic()] = new(commit.Tracker)
+	}
+	if t := proc.graph.GroupTable(); t != nil {
+		pp.table = proc.newTable(t.Topic(), partition, runModeActive)
+	}
+	for _, e := range proc.graph.JointTables() {
+		pp.joins[e.Topic()] = proc.newTable(e.Topic(), partition, runModeActive)
+	}
+	return pp
+}
+
+// start runs the partition in a goroutine of its own until stop.
+func (pp *partitionProcessor) start(ctx context.Context) {
+	ctx, pp.cancel = context.WithCancel(ctx)
+	go func() {
+		defer close(pp.done)
+		err := pp.run(ctx)
+		if cerr := pp.closeTables(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		pp.state.SetState(PPStateStopped)
+		if err != nil {
+			pp.err = err
+			pp.proc.fail(err)
+		}
+	}()
+}
+
+// stop stops the partition and waits until its storages are closed.
+func (pp *partitionProcessor) stop() error {
+	pp.cancel()
+	<-pp.done
+	return pp.err
+}
+
+func (pp *partitionProcessor) tables() []*partitionTable {
+	out := make([]*partitionTable, 0, len(pp.joins)+1)
+	if pp.table != nil {
+		out = append(out, pp.table)
+	}
+	for _, j := range pp.joins {
+		out = append(out, j)
+	}
+	return out
+}
+
+func (pp *partitionProcessor) closeTables() error {
+	var errs []error
+	for _, t := range pp.tables() {
+		errs = append(errs, t.close())
+	}
+	return errors.Join(errs...)
+}
+
+func (pp *partitionProcessor) run(ctx context.Context) error {
+	defer close(pp.stopped)
+	pp.state.SetState(PPStateRecovering)
+	for _, t := range pp.tables() {
+		if err := t.open(); err != nil {
+			return fmt.Errorf("error setting up (partition=%d): %w", pp.partition, err)
+		}
+	}
+
+	// Joined tables are recovered and then followed for as long as the
+	// partition runs; the group table is only recovered.
+	var (
+		joinWG   sync.WaitGroup
+		joinErrs = make(chan error, len(pp.joins))
+	)
+	joinCtx, cancelJoins := context.WithCancel(ctx)
+	defer func() {
+		cancelJoins()
+		joinWG.Wait()
+	}()
+	for _, j := range pp.joins {
+		joinWG.Add(1)
+		go func(j *partitionTable) {
+			defer joinWG.Done()
+			if err := j.run(joinCtx, true); err != nil {
+				joinErrs <- fmt.Errorf("joined table %s/%d: %w", j.topic, j.partition, err)
+			}
+		}(j)
+	}
+	if pp.table != nil {
+		if err := pp.table.run(ctx, false); err != nil {
+			return fmt.Errorf("error setting up (partition=%d): recovering: %w", pp.partition, err)
+		}
+	}
+	for _, j := range pp.joins {
+		select {
+		case <-j.recovered:
+		case err := <-joinErrs:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if pp.table != nil && !pp.table.isRecovered() {
+		return nil
+	}
+
+	pp.state.SetState(PPStateRunning)
+	close(pp.recovered)
+	defer pp.state.SetState(PPStateStopping)
+
+	flush := time.NewTicker(pp.opts.storageFlushInterval)
+	defer flush.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			pp.drain()
+			return pp.flushTables()
+		case err := <-joinErrs:
+			return err
+		case msg := <-pp.input:
+			if err := pp.process(ctx, msg); err != nil {
+				return err
+			}
+		case v := <-pp.visits:
+			pp.visit(ctx, v)
+		case <-flush.C:
+			if err := pp.flushTables(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// drainTimeout bounds how long a stopping partition waits for the
+// messages it processed to be acknowledged.
+const drainTimeout = 10 * time.Second
+
+// drain waits until every processed message is done, so that the final
+// commit of the session covers them and the instance taking the partition
+// over does not process them again. It gives up after drainTimeout (a
+// DeferCommit function that is never called) or when the processor fails.
+func (pp *partitionProcessor) drain() {
+	deadline := time.Now().Add(drainTimeout)
+	for {
+		pending := 0
+		for _, tr := range pp.trackers {
+			pending += tr.Pending()
+		}
+		if pending == 0 || pp.proc.failure() != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			pp.proc.log.Printf("goka: partition %d stopped with %d messages not acknowledged after %v; they will be processed again", pp.partition, pending, drainTimeout)
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (pp *partitionProcessor) flushTables() error {
+	var errs []error
+	for _, t := range pp.tables() {
+		errs = append(errs, t.flush())
+	}
+	return errors.Join(errs...)
+}
+
+// process runs the callback of one input message. The message is marked
+// for commit once the callback returned and everything it produced is
+// acknowledged, and only if all of that succeeded.
+func (pp *partitionProcessor) process(ctx context.Context, msg *sarama.ConsumerMessage) error {
+	pp.stats.countInput(msg.Topic, len(msg.Value), msg.Offset, 0, msg.Timestamp)
+	tracker := pp.trackers[msg.Topic]
+	if tracker == nil {
+		return &MessageError{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset, Key: string(msg.Key),
+			Err: fmt.Errorf("topic %q is not an input of group %q", msg.Topic, pp.graph.Group())}
+	}
+	if msg.Value == nil && pp.opts.nilHandling == NilIgnore {
+		tracker.Add(msg.Offset)
+		pp.markDone(tracker, msg.Topic, msg.Offset)
+		return nil
+	}
+	var value interface{}
+	if msg.Value != nil || pp.opts.nilHandling == NilDecode {
+		var err error
+		value, err = pp.graph.codec(msg.Topic).Decode(msg.Value)
+		if err != nil {
+			return &MessageError{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset, Key: string(msg.Key),
+				Err: fmt.Errorf("decoding value with %T: %w", pp.graph.codec(msg.Topic), err)}
+		}
+	}
+
+	cctx := &cbContext{
+		pp:         pp,
+		ctx:        ctx,
+		topic:      Stream(msg.Topic),
+		key:        string(msg.Key),
+		partition:  msg.Partition,
+		offset:     msg.Offset,
+		timestamp:  msg.Timestamp,
+		rawHeaders: msg.Headers,
+	}
+	topic, offset, key := msg.Topic, msg.Offset, string(msg.Key)
+	tracker.Add(offset)
+	cctx.done = func(err error) {
+		if err != nil {
+			pp.proc.fail(&MessageError{Topic: topic, Partition: pp.partition, Offset: offset, Key: key, Err: err})
+			return
+		}
+		pp.markDone(tracker, topic, offset)
+	}
+	err := pp.runCallback(pp.graph.callback(msg.Topic), cctx, value)
+	cctx.callbackReturned(err)
+	if err != nil {
+		return &MessageError{Topic: topic, Partition: pp.partition, Offset: offset, Key: key, Err: err}
+	}
+	return nil
+}
+
+func (pp *partitionProcessor) markDone(tracker *commit.Tracker, topic string, offset int64) {
+	if next, ok := tracker.Done(offset); ok {
+		pp.session.MarkOffset(topic, pp.partition, next, "")
+	}
+}
+
+// runCallback runs cb, turning a panic (including Context.Fail and Context
+// misuse) into a *PanicError carrying the value and the stack.
+func (pp *partitionProcessor) runCallback(cb ProcessCallback, cctx *cbContext, value interface{}) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if fe, ok := r.(*failError); ok {
+				r = fe.err
+			}
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	cb(pp.opts.contextWrapper(cctx), value)
+	return nil
+}
+
+func (pp *partitionProcessor) visit(ctx context.Context, v *visitItem) {
+	cctx := &cbContext{
+		pp:        pp,
+		ctx:       ctx,
+		topic:     Stream(v.name),
+		key:       v.key,
+		partition: pp.partition,
+		timestamp: time.Now(),
+		done:      v.done,
+	}
+	err := pp.runCallback(v.cb, cctx, v.meta)
+	cctx.callbackReturned(err)
+	if err != nil {
+		pp.proc.fail(fmt.Errorf("visitor %q, key %q (partition=%d): %w", v.name, v.key, pp.partition, err))
+	}
+}
+
+// tableAcked stores the offset of an acknowledged table write, if it went
+// to this partition. Goka stores it whatever the partition, which breaks
+// recovery when inputs were partitioned with another hash.
+func (pp *partitionProcessor) tableAcked(msg *sarama.ProducerMessage) {
+	if msg.Partition == pp.partition {
+		pp.table.storeOffset(msg.Offset)
+	}
+}
+
+func (pp *partitionProcessor) statsSnapshot() *PartitionProcStats {
+	in, out := pp.stats.snapshot()
+	s := &PartitionProcStats{Now: time.Now(), Joined: map[string]*TableStats{}, Input: in, Output: out}
+	if pp.table != nil {
+		s.TableStats = pp.table.stats.snapshot()
+	}
+	for name, j := range pp.joins {
+		s.Joined[name] = j.stats.snapshot()
+	}
+	return s
+}

@@ -1,0 +1,626 @@
+package goka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// Processor runs the callbacks of a group graph: it joins the consumer
+// group named after the group, recovers the group table of each assigned
+// partition and processes the partitions' messages, one goroutine per
+// partition.
+type Processor struct {
+	brokers []string
+	graph   *GroupGraph
+	opts    *poptions
+	log     Logger
+	state   *Signal
+
+	lookups map[string]*View
+
+	mu            sync.RWMutex
+	partitions    map[int32]*partitionProcessor
+	standby       map[int32]*standbyPartition
+	numPartitions int
+
+	// Set in Run before any partition starts.
+	tmgr     TopicManager
+	producer Producer
+	consumer sarama.Consumer
+
+	started atomic.Bool
+	runCtx  context.Context
+	cancel  context.CancelFunc
+	runMu   sync.Mutex // guards cancel, err
+	done    chan struct{}
+	err     error
+	failErr error
+}
+
+// NewProcessor validates the group graph and the options and returns a
+// processor. It does no network I/O: topics are checked and created by Run.
+func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) (*Processor, error) {
+	if gg == nil {
+		return nil, errors.New("creating processor: nil group graph")
+	}
+	if err := gg.Validate(); err != nil {
+		return nil, fmt.Errorf("creating processor: %w", err)
+	}
+	opts := new(poptions)
+	opts.applyDefaults(gg)
+	for _, o := range options {
+		o(opts, gg)
+	}
+	for _, hook := range opts.graphHooks {
+		hook(gg)
+	}
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("creating processor of group %q: %w", gg.Group(), err)
+	}
+	if globalConfigCopy().Producer.RequiredAcks == sarama.NoResponse {
+		return nil, fmt.Errorf("creating processor of group %q: Producer.RequiredAcks NoResponse is not supported: table writes must be acknowledged", gg.Group())
+	}
+	if len(brokers) == 0 && !opts.testerClientID {
+		return nil, fmt.Errorf("creating processor of group %q: %w", gg.Group(), ErrNoBrokers)
+	}
+
+	p := &Processor{
+		brokers:    brokers,
+		graph:      gg,
+		opts:       opts,
+		log:        opts.log,
+		state:      NewSignal(ProcStateIdle, ProcStateStarting, ProcStateSetup, ProcStateRunning, ProcStateStopping, ProcStateStopped),
+		lookups:    make(map[string]*View),
+		partitions: make(map[int32]*partitionProcessor),
+		standby:    make(map[int32]*standbyPartition),
+		done:       make(chan struct{}),
+	}
+	for _, e := range gg.LookupTables() {
+		v, err := NewView(brokers, Table(e.Topic()), e.Codec(),
+			WithViewLogger(opts.log),
+			WithViewHasher(opts.hasher),
+			WithViewClientID(opts.clientID+"-lookup-"+e.Topic()),
+			WithViewStorageBuilder(opts.builders.storage),
+			WithViewConsumerSaramaBuilder(opts.builders.consumerSarama),
+			WithViewTopicManagerBuilder(opts.builders.topicmgr),
+			WithViewBackoffBuilder(opts.builders.backoff),
+			WithViewCallback(opts.updateCallback),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("creating lookup view of %q: %w", e.Topic(), err)
+		}
+		p.lookups[e.Topic()] = v
+	}
+	return p, nil
+}
+
+// Graph returns the group graph of the processor.
+func (p *Processor) Graph() *GroupGraph { return p.graph }
+
+// StateReader returns the state of the processor.
+func (p *Processor) StateReader() StateReader { return p.state }
+
+// Recovered reports whether the processor is running with every assigned
+// partition recovered.
+func (p *Processor) Recovered() bool {
+	if !p.state.IsState(ProcStateRunning) {
+		return false
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, pp := range p.partitions {
+		if !pp.state.IsState(PPStateRunning) {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitForReady waits until the processor runs with every assigned
+// partition recovered, or until it stopped.
+func (p *Processor) WaitForReady() error {
+	return p.WaitForReadyContext(context.Background())
+}
+
+// WaitForReadyContext is WaitForReady bounded by ctx; it returns ctx's
+// error when ctx ends first.
+func (p *Processor) WaitForReadyContext(ctx context.Context) error {
+	for {
+		running, stop := p.state.WaitForStateMinWithCleanup(ProcStateRunning)
+		select {
+		case <-running:
+			stop()
+		case <-p.done:
+			stop()
+			return nil
+		case <-ctx.Done():
+			stop()
+			return ctx.Err()
+		}
+		if p.state.State() > ProcStateRunning {
+			return nil
+		}
+		p.mu.RLock()
+		pps := make([]*partitionProcessor, 0, len(p.partitions))
+		for _, pp := range p.partitions {
+			pps = append(pps, pp)
+		}
+		p.mu.RUnlock()
+		ready := true
+		for _, pp := range pps {
+			select {
+			case <-pp.recovered:
+			case <-pp.stopped:
+				ready = false
+			case <-p.done:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if ready && p.state.IsState(ProcStateRunning) {
+			return nil
+		}
+		// A rebalance came in between: wait for the next generation.
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Stop cancels Run. It panics if Run was not called, as Goka's does.
+func (p *Processor) Stop() {
+	p.runMu.Lock()
+	cancel := p.cancel
+	p.runMu.Unlock()
+	if cancel == nil {
+		panic("goka: Processor.Stop called before Run")
+	}
+	cancel()
+}
+
+// Done returns a channel closed when Run returned.
+func (p *Processor) Done() <-chan struct{} { return p.done }
+
+// Error returns the error Run returned, once it returned.
+func (p *Processor) Error() error {
+	p.runMu.Lock()
+	defer p.runMu.Unlock()
+	return p.err
+}
+
+// fail records the first fatal error and stops Run.
+func (p *Processor) fail(err error) {
+	p.runMu.Lock()
+	if p.failErr == nil {
+		p.failErr = err
+	}
+	cancel := p.cancel
+	p.runMu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+func (p *Processor) failure() error {
+	p.runMu.Lock()
+	defer p.runMu.Unlock()
+	return p.failErr
+}
+
+func (p *Processor) newTable(topic string, partition int32, mode PPRunMode) *partitionTable {
+	return newPartitionTable(topic, partition, p.opts.builders.storage, p.consumer, p.tmgr, p.opts.updateCallback, p.log, mode)
+}
+
+// Run runs the processor until ctx is cancelled or an error occurs. It
+// returns nil after a cancel and the error otherwise. Every goroutine Run
+// starts has ended when it returns. Run can be called only once.
+func (p *Processor) Run(ctx context.Context) (rerr error) {
+	if !p.started.CompareAndSwap(false, true) {
+		return fmt.Errorf("processor of group %q: %w", p.graph.Group(), ErrAlreadyRunning)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	p.runMu.Lock()
+	p.runCtx, p.cancel = runCtx, cancel
+	p.runMu.Unlock()
+	defer func() {
+		cancel()
+		if ferr := p.failure(); ferr != nil {
+			rerr = errors.Join(ferr, rerr)
+		}
+		p.state.SetState(ProcStateStopped)
+		p.runMu.Lock()
+		p.err = rerr
+		p.runMu.Unlock()
+		close(p.done)
+	}()
+	p.state.SetState(ProcStateStarting)
+	return p.run(runCtx)
+}
+
+func (p *Processor) run(ctx context.Context) (rerr error) {
+	var cleanups []func() error
+	defer func() {
+		p.state.SetState(ProcStateStopping)
+		var errs []error
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			errs = append(errs, cleanups[i]())
+		}
+		rerr = errors.Join(append([]error{rerr}, errs...)...)
+	}()
+
+	tmgr, err := p.opts.builders.topicmgr(p.brokers)
+	if err != nil {
+		return fmt.Errorf("processor %q: creating topic manager: %w", p.graph.Group(), err)
+	}
+	cleanups = append(cleanups, tmgr.Close)
+	p.tmgr = tmgr
+
+	if p.numPartitions, err = p.prepareTopics(); err != nil {
+		return err
+	}
+
+	producer, err := p.opts.builders.producer(p.brokers, p.opts.clientID, p.opts.hasher)
+	if err != nil {
+		return fmt.Errorf("processor %q: creating producer: %w", p.graph.Group(), err)
+	}
+	cleanups = append(cleanups, producer.Close)
+	p.producer = producer
+
+	consumer, err := p.opts.builders.consumerSarama(p.brokers, p.opts.clientID)
+	if err != nil {
+		return fmt.Errorf("processor %q: creating consumer: %w", p.graph.Group(), err)
+	}
+	cleanups = append(cleanups, consumer.Close)
+	p.consumer = consumer
+
+	if err := p.runLookups(ctx, &cleanups); err != nil || ctx.Err() != nil {
+		return err
+	}
+
+	cleanups = append(cleanups, p.stopStandby)
+	if err := p.prepareStandby(ctx); err != nil || ctx.Err() != nil {
+		return err
+	}
+
+	cg, err := p.opts.builders.consumerGroup(p.brokers, string(p.graph.Group()), p.opts.clientID)
+	if err != nil {
+		return fmt.Errorf("processor %q: creating consumer group: %w", p.graph.Group(), err)
+	}
+	var errWG sync.WaitGroup
+	errWG.Add(1)
+	go func() {
+		defer errWG.Done()
+		for err := range cg.Errors() {
+			p.log.Printf("goka: processor %q: consumer group: %v", p.graph.Group(), err)
+		}
+	}()
+	cleanups = append(cleanups, func() error {
+		err := cg.Close()
+		errWG.Wait()
+		return err
+	})
+
+	return p.consume(ctx, cg)
+}
+
+// consume runs consumer-group sessions until ctx ends. Sessions follow each
+// other without a pause (Goka sleeps 5 s); only errors back off.
+func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error {
+	backoff, err := p.opts.builders.backoff()
+	if err != nil {
+		return fmt.Errorf("processor %q: creating backoff: %w", p.graph.Group(), err)
+	}
+	topics := p.consumedTopics()
+	h := &groupHandler{p: p}
+	for {
+		began := time.Now()
+		err := cg.Consume(ctx, topics, h)
+		if ferr := p.failure(); ferr != nil {
+			return nil // Run reports it
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, sarama.ErrClosedConsumerGroup) {
+			return fmt.Errorf("processor %q: %w", p.graph.Group(), err)
+		}
+		if err == nil {
+			backoff.Reset()
+			continue
+		}
+		if time.Since(began) > p.opts.backoffResetTime {
+			backoff.Reset()
+		}
+		wait := backoff.Duration()
+		p.log.Printf("goka: processor %q: consumer group session ended: %v; retrying in %v", p.graph.Group(), err, wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (p *Processor) consumedTopics() []string {
+	topics := p.graph.InputStreams().Topics()
+	if loop := p.graph.LoopStream(); loop != nil {
+		topics = append(topics, loop.Topic())
+	}
+	return topics
+}
+
+// prepareTopics checks that inputs and joins exist and are copartitioned,
+// and creates the loop and table topics if they are missing. It returns the
+// number of partitions.
+func (p *Processor) prepareTopics() (int, error) {
+	var (
+		n     = -1
+		first string
+	)
+	check := append(p.graph.InputStreams().Topics(), p.graph.JointTables().Topics()...)
+	for _, topic := range check {
+		parts, err := p.tmgr.Partitions(topic)
+		if err != nil {
+			return 0, fmt.Errorf("processor %q: topic %q: %w", p.graph.Group(), topic, err)
+		}
+		if err := checkPartitionIDs(topic, parts); err != nil {
+			return 0, fmt.Errorf("processor %q: %w", p.graph.Group(), err)
+		}
+		if n == -1 {
+			n, first = len(parts), topic
+			continue
+		}
+		if len(parts) != n {
+			return 0, fmt.Errorf("processor %q: %w: topic %q has %d partitions, topic %q has %d",
+				p.graph.Group(), ErrNotCopartitioned, first, n, topic, len(parts))
+		}
+	}
+	if loop := p.graph.LoopStream(); loop != nil {
+		if err := p.tmgr.EnsureStreamExists(loop.Topic(), n); err != nil {
+			return 0, fmt.Errorf("processor %q: loop topic: %w", p.graph.Group(), err)
+		}
+	}
+	if table := p.graph.GroupTable(); table != nil {
+		if err := p.tmgr.EnsureTableExists(table.Topic(), n); err != nil {
+			return 0, fmt.Errorf("processor %q: table topic: %w", p.graph.Group(), err)
+		}
+	}
+	return n, nil
+}
+
+// checkPartitionIDs requires partitions 0..n-1 without gaps.
+func checkPartitionIDs(topic string, parts []int32) error {
+	sorted := append([]int32(nil), parts...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	for i, id := range sorted {
+		if id != int32(i) {
+			return fmt.Errorf("topic %q has partitions %v: expected 0..%d without gaps", topic, sorted, len(sorted)-1)
+		}
+	}
+	return nil
+}
+
+// runLookups starts the lookup views and waits until all are recovered.
+func (p *Processor) runLookups(ctx context.Context, cleanups *[]func() error) error {
+	if len(p.lookups) == 0 {
+		return nil
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(p.lookups))
+	viewCtx, cancel := context.WithCancel(ctx)
+	for name, v := range p.lookups {
+		wg.Add(1)
+		go func(name string, v *View) {
+			defer wg.Done()
+			if err := v.Run(viewCtx); err != nil {
+				errs <- fmt.Errorf("lookup table %q: %w", name, err)
+				p.fail(fmt.Errorf("processor %q: lookup table %q: %w", p.graph.Group(), name, err))
+			}
+		}(name, v)
+	}
+	*cleanups = append(*cleanups, func() error {
+		cancel()
+		wg.Wait()
+		return nil
+	})
+	for _, v := range p.lookups {
+		select {
+		case <-v.WaitRunning():
+		case err := <-errs:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return nil
+}
+
+// groupHandler implements sarama.ConsumerGroupHandler for a processor.
+type groupHandler struct{ p *Processor }
+
+func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
+	p := h.p
+	p.state.SetState(ProcStateSetup)
+	claims := session.Claims()
+	var (
+		parts []int32
+		first string
+	)
+	for topic, ps := range claims {
+		sorted := append([]int32(nil), ps...)
+		sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+		if parts == nil {
+			parts, first = sorted, topic
+			continue
+		}
+		if !equalPartitions(parts, sorted) {
+			// Not retryable: stop the processor instead of rejoining forever.
+			err := fmt.Errorf("session claims are not copartitioned: topic %q has %v, topic %q has %v: %w", first, parts, topic, sorted, ErrNotCopartitioned)
+			p.fail(err)
+			return err
+		}
+	}
+	assignment := make(Assignment, len(parts))
+	for _, part := range parts {
+		assignment[part] = sarama.OffsetNewest
+	}
+	p.opts.rebalanceCallback(assignment)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, part := range parts {
+		if err := p.releaseStandby(part); err != nil {
+			err = fmt.Errorf("error setting up (partition=%d): %w", part, err)
+			p.fail(err)
+			return err
+		}
+		pp := newPartitionProcessor(p, part, session)
+		p.partitions[part] = pp
+		pp.start(session.Context())
+	}
+	p.state.SetState(ProcStateRunning)
+	return nil
+}
+
+func (h *groupHandler) Cleanup(session sarama.ConsumerGroupSession) error {
+	p := h.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for part, pp := range p.partitions {
+		if err := pp.stop(); err != nil {
+			errs = append(errs, err)
+		}
+		delete(p.partitions, part)
+	}
+	if p.runCtx.Err() == nil {
+		errs = append(errs, p.startStandby(p.runCtx, false))
+	}
+	return errors.Join(errs...)
+}
+
+func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	h.p.mu.RLock()
+	pp := h.p.partitions[claim.Partition()]
+	h.p.mu.RUnlock()
+	if pp == nil {
+		return fmt.Errorf("claim of %s/%d without partition processor", claim.Topic(), claim.Partition())
+	}
+	select {
+	case <-pp.recovered:
+	case <-pp.stopped:
+		return nil
+	case <-session.Context().Done():
+		return nil
+	}
+	for {
+		select {
+		case msg, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			select {
+			case pp.input <- msg:
+			case <-pp.stopped:
+				return nil
+			case <-session.Context().Done():
+				return nil
+			}
+		case <-session.Context().Done():
+			return nil
+		}
+	}
+}
+
+// partitionOf returns the partition of key, as sarama's hash partitioner
+// computes it.
+func partitionOf(hasher func() hash.Hash32, key string, n int) int32 {
+	h := hasher()
+	_, _ = h.Write([]byte(key))
+	part := int32(h.Sum32()) % int32(n)
+	if part < 0 {
+		part = -part
+	}
+	return part
+}
+
+// Get returns the value of key in the group table, read from the local
+// storage of the partition holding key. It fails if this instance does not
+// hold that partition (neither active nor, with WithHotStandby, passive).
+func (p *Processor) Get(key string) (interface{}, error) {
+	table := p.graph.GroupTable()
+	if table == nil {
+		return nil, fmt.Errorf("processor %q: %w", p.graph.Group(), ErrStateless)
+	}
+	p.mu.RLock()
+	n := p.numPartitions
+	p.mu.RUnlock()
+	if n <= 0 {
+		return nil, fmt.Errorf("processor %q: %w", p.graph.Group(), ErrNotRunning)
+	}
+	part := partitionOf(p.opts.hasher, key, n)
+	p.mu.RLock()
+	var pt *partitionTable
+	if pp, ok := p.partitions[part]; ok {
+		pt = pp.table
+	} else if sb, ok := p.standby[part]; ok {
+		pt = sb.table
+	}
+	p.mu.RUnlock()
+	if pt == nil {
+		return nil, fmt.Errorf("this processor does not contain partition %d: %w", part, ErrPartitionNotHeld)
+	}
+	data, err := pt.get(key)
+	if err != nil {
+		return nil, fmt.Errorf("processor %q: get %q: %w", p.graph.Group(), key, err)
+	}
+	if data == nil {
+		return nil, nil
+	}
+	v, err := table.Codec().Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("processor %q: decoding value of %q: %w", p.graph.Group(), key, err)
+	}
+	return v, nil
+}
+
+// Stats returns the statistics of the processor.
+func (p *Processor) Stats() *ProcessorStats {
+	return p.StatsWithContext(context.Background())
+}
+
+// StatsWithContext returns the statistics of the processor; ctx bounds the
+// collection of the lookup views' statistics.
+func (p *Processor) StatsWithContext(ctx context.Context) *ProcessorStats {
+	s := &ProcessorStats{Group: map[int32]*PartitionProcStats{}, Lookup: map[string]*ViewStats{}}
+	p.mu.RLock()
+	for part, pp := range p.partitions {
+		s.Group[part] = pp.statsSnapshot()
+	}
+	for part, sb := range p.standby {
+		ps := &PartitionProcStats{Now: time.Now(), Joined: map[string]*TableStats{}, Input: map[string]*InputStats{}, Output: map[string]*OutputStats{}}
+		if sb.table != nil {
+			ps.TableStats = sb.table.stats.snapshot()
+		}
+		for name, j := range sb.joins {
+			ps.Joined[name] = j.stats.snapshot()
+		}
+		s.Group[part] = ps
+	}
+	p.mu.RUnlock()
+	for name, v := range p.lookups {
+		s.Lookup[name] = v.Stats(ctx)
+	}
+	return s
+}

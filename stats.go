@@ -1,0 +1,172 @@
+package goka
+
+import (
+	"sync"
+	"time"
+)
+
+// PartitionStatus is the state of one table partition.
+type PartitionStatus int
+
+// States of a table partition, in the order a partition goes through them.
+const (
+	PartitionStopped PartitionStatus = iota
+	PartitionInitializing
+	PartitionConnecting
+	PartitionRecovering
+	PartitionPreparing
+	PartitionRunning
+)
+
+// PPRunMode says how a partition is run: active (assigned to this
+// instance), passive (hot standby) or recover-only.
+type PPRunMode int
+
+const (
+	runModeActive PPRunMode = iota
+	runModePassive
+	runModeRecoverOnly
+)
+
+// InputStats are the statistics of one input topic of a partition.
+type InputStats struct {
+	Count      uint
+	Bytes      int
+	OffsetLag  int64
+	LastOffset int64
+	Delay      time.Duration
+}
+
+// OutputStats are the statistics of one output topic of a partition.
+type OutputStats struct {
+	Count uint
+	Bytes int
+}
+
+// PartitionProcStats are the statistics of one partition of a processor.
+type PartitionProcStats struct {
+	Now        time.Time
+	TableStats *TableStats
+	Joined     map[string]*TableStats
+	Input      map[string]*InputStats
+	Output     map[string]*OutputStats
+}
+
+// RecoveryStats describe the recovery of a table partition: Offset is the
+// last applied offset, Hwm the offset recovery runs to, so Hwm-Offset
+// records are left to do.
+type RecoveryStats struct {
+	StartTime    time.Time
+	RecoveryTime time.Time
+	Offset       int64
+	Hwm          int64
+}
+
+// TableStats are the statistics of one table partition.
+type TableStats struct {
+	Stalled  bool
+	Status   PartitionStatus
+	RunMode  PPRunMode
+	Recovery *RecoveryStats
+	Input    *InputStats
+	Writes   *OutputStats
+}
+
+// ViewStats are the statistics of a view.
+type ViewStats struct {
+	Partitions map[int32]*TableStats
+}
+
+// ProcessorStats are the statistics of a processor.
+type ProcessorStats struct {
+	Group  map[int32]*PartitionProcStats
+	Lookup map[string]*ViewStats
+}
+
+// stalledAfter is how long a table may go without records before its stats
+// call it stalled, as in Goka.
+const stalledAfter = 2 * time.Minute
+
+// tableStatsCollector collects the statistics of a partition table.
+type tableStatsCollector struct {
+	mu        sync.Mutex
+	status    PartitionStatus
+	runMode   PPRunMode
+	recovery  RecoveryStats
+	input     InputStats
+	writes    OutputStats
+	lastWrite time.Time
+}
+
+func (s *tableStatsCollector) snapshot() *TableStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, in, wr := s.recovery, s.input, s.writes
+	return &TableStats{
+		Stalled:  s.status == PartitionRunning && !s.lastWrite.IsZero() && time.Since(s.lastWrite) > stalledAfter,
+		Status:   s.status,
+		RunMode:  s.runMode,
+		Recovery: &rec,
+		Input:    &in,
+		Writes:   &wr,
+	}
+}
+
+// partitionStatsCollector collects the input and output statistics of a
+// partition processor.
+type partitionStatsCollector struct {
+	mu     sync.Mutex
+	input  map[string]*InputStats
+	output map[string]*OutputStats
+}
+
+func newPartitionStatsCollector() *partitionStatsCollector {
+	return &partitionStatsCollector{input: map[string]*InputStats{}, output: map[string]*OutputStats{}}
+}
+
+func (s *partitionStatsCollector) countInput(topic string, size int, offset, hwm int64, ts time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.input[topic]
+	if in == nil {
+		in = &InputStats{}
+		s.input[topic] = in
+	}
+	in.Count++
+	in.Bytes += size
+	in.LastOffset = offset
+	if hwm > 0 {
+		in.OffsetLag = hwm - offset - 1
+	}
+	if !ts.IsZero() {
+		in.Delay = time.Since(ts)
+	}
+}
+
+func (s *partitionStatsCollector) countOutput(topic string, size int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.output[topic]
+	if out == nil {
+		out = &OutputStats{}
+		s.output[topic] = out
+	}
+	out.Count++
+	out.Bytes += size
+}
+
+func (s *partitionStatsCollector) snapshot() (map[string]*InputStats, map[string]*OutputStats) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := make(map[string]*InputStats, len(s.input))
+	for k, v := range s.input {
+		c := *v
+		in[k] = &c
+	}
+	out := make(map[string]*OutputStats, len(s.output))
+	for k, v := range s.output {
+		c := *v
+		out[k] = &c
+	}
+	return in, out
+}

@@ -1,0 +1,479 @@
+package goka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/e3793d55/goka/storage"
+)
+
+// ViewState is the state of a view.
+type ViewState int
+
+// States of a view: Idle before Run and after it, Initializing while it
+// opens its storages, Connecting while it connects, CatchUp while it
+// recovers, Running once every partition is recovered.
+const (
+	ViewStateIdle ViewState = iota
+	ViewStateInitializing
+	ViewStateConnecting
+	ViewStateCatchUp
+	ViewStateRunning
+)
+
+// Iterator iterates over the keys and decoded values of a view in key
+// order.
+type Iterator interface {
+	// Next advances the iterator; it returns false when exhausted.
+	Next() bool
+	// Err returns the error that stopped the iteration, if any.
+	Err() error
+	// Key returns the current key.
+	Key() string
+	// Value returns the current value, decoded.
+	Value() (interface{}, error)
+	// Release frees the iterator.
+	Release()
+	// Seek moves the iterator so that Next returns the first key >= key.
+	Seek(key string) bool
+}
+
+// Getter reads a value by key; Processor.Get and View.Get are Getters.
+type Getter func(string) (interface{}, error)
+
+// View is a local copy of a whole table topic that follows its updates.
+type View struct {
+	brokers []string
+	topic   string
+	codec   Codec
+	opts    *voptions
+	log     Logger
+	state   *Signal
+
+	started atomic.Bool
+	running chan struct{}
+
+	mu         sync.RWMutex
+	partitions []*partitionTable
+	cancel     context.CancelFunc
+	done       chan struct{}
+}
+
+// NewView returns a view of topic whose values codec decodes. It does no
+// network I/O: Run connects.
+func NewView(brokers []string, topic Table, codec Codec, options ...ViewOption) (*View, error) {
+	if topic == "" {
+		return nil, errors.New("creating view: empty table name")
+	}
+	if codec == nil {
+		return nil, fmt.Errorf("creating view of %q: codec is nil", topic)
+	}
+	opts := new(voptions)
+	opts.applyDefaults(topic)
+	for _, o := range options {
+		o(opts, topic, codec)
+	}
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("creating view of %q: %w", topic, err)
+	}
+	return &View{
+		brokers: brokers,
+		topic:   string(topic),
+		codec:   codec,
+		opts:    opts,
+		log:     opts.log,
+		state:   NewSignal(State(ViewStateIdle), State(ViewStateInitializing), State(ViewStateConnecting), State(ViewStateCatchUp), State(ViewStateRunning)),
+		running: make(chan struct{}),
+		done:    make(chan struct{}),
+	}, nil
+}
+
+// default view storage paths in use by this process, so that two views of
+// one table do not fight over one LevelDB directory (Goka's trap).
+var (
+	viewPathsMu sync.Mutex
+	viewPaths   = map[string]bool{}
+)
+
+func acquireViewPath(topic string) (string, func()) {
+	viewPathsMu.Lock()
+	defer viewPathsMu.Unlock()
+	base := DefaultViewStoragePath()
+	path := base
+	for i := 1; viewPaths[path+"\x00"+topic]; i++ {
+		path = filepath.Join(base, "instance-"+strconv.Itoa(i))
+	}
+	viewPaths[path+"\x00"+topic] = true
+	return path, func() {
+		viewPathsMu.Lock()
+		defer viewPathsMu.Unlock()
+		delete(viewPaths, path+"\x00"+topic)
+	}
+}
+
+// Topic returns the table topic of the view.
+func (v *View) Topic() string { return v.topic }
+
+// CurrentState returns the state of the view.
+func (v *View) CurrentState() ViewState { return ViewState(v.state.State()) }
+
+// ObserveStateChanges returns an observer of the view's state; its values
+// are ViewStates converted to State.
+func (v *View) ObserveStateChanges() *StateChangeObserver { return v.state.ObserveStateChange() }
+
+// WaitRunning returns a channel closed once the view is running for the
+// first time.
+func (v *View) WaitRunning() <-chan struct{} { return v.running }
+
+// Recovered reports whether every partition is recovered.
+func (v *View) Recovered() bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if len(v.partitions) == 0 {
+		return false
+	}
+	for _, p := range v.partitions {
+		if !p.isRecovered() {
+			return false
+		}
+	}
+	return true
+}
+
+// Close stops Run and waits until it returned. Closing a view that never
+// ran does nothing.
+func (v *View) Close() error {
+	v.mu.RLock()
+	cancel := v.cancel
+	v.mu.RUnlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	<-v.done
+	return nil
+}
+
+// Run recovers every partition of the table and then follows the table
+// until ctx is cancelled (nil) or an error occurs. With
+// WithViewAutoReconnect it retries after connection errors. A view runs
+// only once.
+func (v *View) Run(ctx context.Context) (rerr error) {
+	if !v.started.CompareAndSwap(false, true) {
+		return fmt.Errorf("view of %q: %w", v.topic, ErrAlreadyRunning)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	v.mu.Lock()
+	v.cancel = cancel
+	v.mu.Unlock()
+	defer func() {
+		cancel()
+		v.state.SetState(State(ViewStateIdle))
+		close(v.done)
+	}()
+	v.state.SetState(State(ViewStateInitializing))
+
+	builder := v.opts.builders.storage
+	if builder == nil {
+		path, release := acquireViewPath(v.topic)
+		defer release()
+		builder = storage.DefaultBuilder(path)
+	}
+
+	backoff, err := v.opts.builders.backoff()
+	if err != nil {
+		return fmt.Errorf("view of %q: creating backoff: %w", v.topic, err)
+	}
+	defer func() {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		for _, p := range v.partitions {
+			rerr = errors.Join(rerr, p.close())
+		}
+	}()
+	for {
+		began := time.Now()
+		err := v.runOnce(ctx, builder)
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		if !v.opts.autoreconnect {
+			return err
+		}
+		if time.Since(began) > v.opts.backoffResetTime {
+			backoff.Reset()
+		}
+		wait := backoff.Duration()
+		v.log.Printf("goka: view of %q: %v; reconnecting in %v", v.topic, err, wait)
+		v.state.SetState(State(ViewStateConnecting))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// runOnce connects, opens the storages on first use, recovers and follows
+// every partition until ctx ends or a partition fails.
+func (v *View) runOnce(ctx context.Context, builder storage.Builder) (rerr error) {
+	v.state.SetState(State(ViewStateConnecting))
+	tmgr, err := v.opts.builders.topicmgr(v.brokers)
+	if err != nil {
+		return fmt.Errorf("view of %q: creating topic manager: %w", v.topic, err)
+	}
+	defer func() { rerr = errors.Join(rerr, tmgr.Close()) }()
+	parts, err := tmgr.Partitions(v.topic)
+	if err != nil {
+		return fmt.Errorf("view of %q: %w", v.topic, err)
+	}
+	if err := checkPartitionIDs(v.topic, parts); err != nil {
+		return fmt.Errorf("view of %q: %w", v.topic, err)
+	}
+	consumer, err := v.opts.builders.consumerSarama(v.brokers, v.opts.clientID)
+	if err != nil {
+		return fmt.Errorf("view of %q: creating consumer: %w", v.topic, err)
+	}
+	defer func() { rerr = errors.Join(rerr, consumer.Close()) }()
+
+	if err := v.openPartitions(len(parts), builder, consumer, tmgr); err != nil {
+		return err
+	}
+	v.state.SetState(State(ViewStateCatchUp))
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg   sync.WaitGroup
+		errs = make(chan error, len(v.partitions))
+	)
+	for _, p := range v.partitions {
+		wg.Add(1)
+		go func(p *partitionTable) {
+			defer wg.Done()
+			if err := p.run(runCtx, true); err != nil {
+				errs <- err
+			}
+		}(p)
+	}
+	defer wg.Wait()
+	defer cancel()
+
+	for _, p := range v.partitions {
+		select {
+		case <-p.recovered:
+		case err := <-errs:
+			return fmt.Errorf("view of %q: %w", v.topic, err)
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	v.state.SetState(State(ViewStateRunning))
+	select {
+	case <-v.running:
+	default:
+		close(v.running)
+	}
+	select {
+	case err := <-errs:
+		return fmt.Errorf("view of %q: %w", v.topic, err)
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// openPartitions creates and opens the partition tables the first time and
+// hands them the new consumer and topic manager on reconnects.
+func (v *View) openPartitions(n int, builder storage.Builder, consumer sarama.Consumer, tmgr TopicManager) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.partitions != nil {
+		if len(v.partitions) != n {
+			return fmt.Errorf("view of %q: partition count changed from %d to %d", v.topic, len(v.partitions), n)
+		}
+		for _, p := range v.partitions {
+			p.consumer, p.tmgr = consumer, tmgr
+		}
+		return nil
+	}
+	parts := make([]*partitionTable, 0, n)
+	for i := 0; i < n; i++ {
+		p := newPartitionTable(v.topic, int32(i), builder, consumer, tmgr, v.opts.updateCallback, v.log, runModePassive)
+		if err := p.open(); err != nil {
+			for _, o := range parts {
+				_ = o.close()
+			}
+			return fmt.Errorf("view of %q: %w", v.topic, err)
+		}
+		parts = append(parts, p)
+	}
+	v.partitions = parts
+	return nil
+}
+
+// partitionFor returns the partition table holding key.
+func (v *View) partitionFor(key string) (*partitionTable, error) {
+	state := v.CurrentState()
+	if state == ViewStateIdle || state == ViewStateInitializing {
+		return nil, fmt.Errorf("view of %q is %v: %w", v.topic, state, ErrNotRunning)
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if len(v.partitions) == 0 {
+		return nil, fmt.Errorf("view of %q: %w", v.topic, ErrNotRunning)
+	}
+	return v.partitions[partitionOf(v.opts.hasher, key, len(v.partitions))], nil
+}
+
+// Get returns the value of key, or nil if the table has none. During
+// catch-up it serves what is recovered so far.
+func (v *View) Get(key string) (interface{}, error) {
+	p, err := v.partitionFor(key)
+	if err != nil {
+		return nil, err
+	}
+	data, err := p.get(key)
+	if err != nil {
+		return nil, fmt.Errorf("view of %q: get %q: %w", v.topic, key, err)
+	}
+	if data == nil {
+		return nil, nil
+	}
+	val, err := v.codec.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("view of %q: decoding value of %q: %w", v.topic, key, err)
+	}
+	return val, nil
+}
+
+// Has reports whether key has a value.
+func (v *View) Has(key string) (bool, error) {
+	p, err := v.partitionFor(key)
+	if err != nil {
+		return false, err
+	}
+	p.stMu.RLock()
+	defer p.stMu.RUnlock()
+	if p.closed {
+		return false, fmt.Errorf("view of %q: %w", v.topic, ErrNotRunning)
+	}
+	return p.st.Has(key)
+}
+
+// Evict deletes key from the local copy only; the next record of key in
+// the table topic brings it back.
+func (v *View) Evict(key string) error {
+	p, err := v.partitionFor(key)
+	if err != nil {
+		return err
+	}
+	p.stMu.RLock()
+	defer p.stMu.RUnlock()
+	if p.closed {
+		return fmt.Errorf("view of %q: %w", v.topic, ErrNotRunning)
+	}
+	return p.st.Delete(key)
+}
+
+// Iterator returns an iterator over all keys of all partitions, in key
+// order.
+func (v *View) Iterator() (Iterator, error) {
+	return v.iterator(func(st storage.Storage) (storage.Iterator, error) { return st.Iterator() })
+}
+
+// IteratorWithRange returns an iterator over the keys in [start, limit)
+// of all partitions, in key order; an empty limit means every key with the
+// prefix start.
+func (v *View) IteratorWithRange(start, limit string) (Iterator, error) {
+	return v.iterator(func(st storage.Storage) (storage.Iterator, error) {
+		return st.IteratorWithRange([]byte(start), []byte(limit))
+	})
+}
+
+func (v *View) iterator(open func(storage.Storage) (storage.Iterator, error)) (Iterator, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if len(v.partitions) == 0 {
+		return nil, fmt.Errorf("view of %q: %w", v.topic, ErrNotRunning)
+	}
+	iters := make([]storage.Iterator, 0, len(v.partitions))
+	for _, p := range v.partitions {
+		p.stMu.RLock()
+		var (
+			it  storage.Iterator
+			err error
+		)
+		if p.closed {
+			err = ErrNotRunning
+		} else {
+			it, err = open(p.st)
+		}
+		p.stMu.RUnlock()
+		if err != nil {
+			for _, o := range iters {
+				o.Release()
+			}
+			return nil, fmt.Errorf("view of %q: iterating partition %d: %w", v.topic, p.partition, err)
+		}
+		iters = append(iters, it)
+	}
+	return &iterator{it: storage.NewMultiIterator(iters), codec: v.codec}, nil
+}
+
+// Stats returns the statistics of the view.
+func (v *View) Stats(ctx context.Context) *ViewStats {
+	s := &ViewStats{Partitions: map[int32]*TableStats{}}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for _, p := range v.partitions {
+		s.Partitions[p.partition] = p.stats.snapshot()
+	}
+	return s
+}
+
+func (s ViewState) String() string {
+	switch s {
+	case ViewStateIdle:
+		return "idle"
+	case ViewStateInitializing:
+		return "initializing"
+	case ViewStateConnecting:
+		return "connecting"
+	case ViewStateCatchUp:
+		return "catching up"
+	case ViewStateRunning:
+		return "running"
+	}
+	return "ViewState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// iterator decodes the values of a storage iterator.
+type iterator struct {
+	it    storage.Iterator
+	codec Codec
+}
+
+func (i *iterator) Next() bool           { return i.it.Next() }
+func (i *iterator) Err() error           { return i.it.Err() }
+func (i *iterator) Key() string          { return string(i.it.Key()) }
+func (i *iterator) Release()             { i.it.Release() }
+func (i *iterator) Seek(key string) bool { return i.it.Seek([]byte(key)) }
+
+func (i *iterator) Value() (interface{}, error) {
+	data, err := i.it.Value()
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
+		return nil, nil
+	}
+	return i.codec.Decode(data)
+}
