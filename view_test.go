@@ -1,0 +1,225 @@
+package goka_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/e3793d55/goka"
+	"github.com/e3793d55/goka/codec"
+)
+
+func TestViewFollowsAndIterates(t *testing.T) {
+	brokers := cluster(t, map[string]int{"v-table": 5})
+	e := emitter(t, brokers, "v-table", new(codec.String))
+	for i := 0; i < 100; i++ {
+		require.NoError(t, e.EmitSync(key(i), "first"))
+	}
+
+	v, err := goka.NewView(brokers, "v-table", new(codec.String), viewOpts(t, "")...)
+	require.NoError(t, err)
+	require.Equal(t, goka.ViewStateIdle, v.CurrentState())
+	_, err = v.Get(key(0))
+	require.ErrorIs(t, err, goka.ErrNotRunning, "Get before Run")
+
+	obs := v.ObserveStateChanges()
+	var states []goka.ViewState
+	statesDone := make(chan struct{})
+	go func() {
+		defer close(statesDone)
+		for s := range obs.C() {
+			states = append(states, goka.ViewState(s))
+		}
+	}()
+
+	r := run(t, v.Run)
+	<-v.WaitRunning()
+	require.True(t, v.Recovered())
+	require.Equal(t, goka.ViewStateRunning, v.CurrentState())
+	val, err := v.Get(key(7))
+	require.NoError(t, err)
+	require.Equal(t, "first", val)
+	ok, err := v.Has(key(7))
+	require.NoError(t, err)
+	require.True(t, ok)
+	missing, err := v.Get("missing")
+	require.NoError(t, err)
+	require.Nil(t, missing)
+
+	// Follows updates and deletes.
+	require.NoError(t, e.EmitSync(key(7), "second"))
+	require.NoError(t, e.EmitSync(key(8), nil))
+	eventually(t, 30*time.Second, func() bool {
+		a, _ := v.Get(key(7))
+		b, _ := v.Has(key(8))
+		return a == "second" && !b
+	}, "view did not follow")
+
+	// The iterator covers every partition in key order.
+	it, err := v.Iterator()
+	require.NoError(t, err)
+	var keys []string
+	for it.Next() {
+		keys = append(keys, it.Key())
+		val, err := it.Value()
+		require.NoError(t, err)
+		require.NotNil(t, val)
+	}
+	require.NoError(t, it.Err())
+	it.Release()
+	require.Len(t, keys, 99)
+	require.IsIncreasing(t, keys)
+
+	it, err = v.IteratorWithRange(key(10), key(20))
+	require.NoError(t, err)
+	n := 0
+	for it.Next() {
+		n++
+	}
+	it.Release()
+	require.Equal(t, 10, n)
+
+	stats := v.Stats(context.Background())
+	require.Len(t, stats.Partitions, 5)
+
+	require.NoError(t, v.Close())
+	require.NoError(t, r.stop(t))
+	obs.Stop()
+	<-statesDone
+	require.Contains(t, states, goka.ViewStateCatchUp)
+	require.Contains(t, states, goka.ViewStateRunning)
+	require.Equal(t, goka.ViewStateIdle, states[len(states)-1])
+	require.ErrorIs(t, v.Run(context.Background()), goka.ErrAlreadyRunning)
+}
+
+func TestViewMissingTopic(t *testing.T) {
+	brokers := cluster(t, nil)
+	v, err := goka.NewView(brokers, "nope-table", new(codec.String), viewOpts(t, "")...)
+	require.NoError(t, err)
+	err = v.Run(context.Background())
+	require.ErrorIs(t, err, goka.ErrTopicNotFound)
+	require.ErrorContains(t, err, "requested topic was not found")
+}
+
+func TestViewResumesFromLocalOffset(t *testing.T) {
+	brokers := cluster(t, map[string]int{"r-table": 2})
+	dir := t.TempDir()
+	e := emitter(t, brokers, "r-table", new(codec.String))
+	for i := 0; i < 200; i++ {
+		_, err := e.Emit(key(i), "x")
+		require.NoError(t, err)
+	}
+	require.NoError(t, e.EmitSync("last", "x"))
+
+	applied := func(v *goka.View) uint {
+		var n uint
+		for _, s := range v.Stats(context.Background()).Partitions {
+			n += s.Input.Count
+		}
+		return n
+	}
+	v, err := goka.NewView(brokers, "r-table", new(codec.String), viewOpts(t, dir)...)
+	require.NoError(t, err)
+	r := run(t, v.Run)
+	<-v.WaitRunning()
+	require.Equal(t, uint(201), applied(v))
+	require.NoError(t, r.stop(t))
+
+	require.NoError(t, e.EmitSync("after", "y"))
+	v, err = goka.NewView(brokers, "r-table", new(codec.String), viewOpts(t, dir)...)
+	require.NoError(t, err)
+	r = run(t, v.Run)
+	<-v.WaitRunning()
+	require.Equal(t, uint(1), applied(v), "only the record written after the stop is read")
+	val, err := v.Get("after")
+	require.NoError(t, err)
+	require.Equal(t, "y", val)
+	require.NoError(t, r.stop(t))
+}
+
+// Two views of one table in one process with the default storage must not
+// clash on the LevelDB lock (Goka's trap 15).
+func TestTwoViewsDefaultStorage(t *testing.T) {
+	table := fmt.Sprintf("twin-%d-table", time.Now().UnixNano())
+	brokers := cluster(t, map[string]int{table: 1})
+	t.Cleanup(func() {
+		for _, pattern := range []string{"*", "*/*"} {
+			matches, _ := filepath.Glob(filepath.Join(goka.DefaultViewStoragePath(), pattern))
+			for _, m := range matches {
+				if strings.HasPrefix(filepath.Base(m), table) {
+					_ = os.RemoveAll(m)
+				}
+			}
+		}
+	})
+	require.NoError(t, emitter(t, brokers, table, new(codec.String)).EmitSync("k", "v"))
+	var views []*goka.View
+	for i := 0; i < 2; i++ {
+		v, err := goka.NewView(brokers, goka.Table(table), new(codec.String),
+			goka.WithViewTopicManagerBuilder(tmBuilder()), goka.WithViewLogger(testLogger{}))
+		require.NoError(t, err)
+		run(t, v.Run)
+		views = append(views, v)
+	}
+	for _, v := range views {
+		select {
+		case <-v.WaitRunning():
+		case <-time.After(30 * time.Second):
+			t.Fatal("view not running")
+		}
+		val, err := v.Get("k")
+		require.NoError(t, err)
+		require.Equal(t, "v", val)
+		require.NoError(t, v.Close())
+	}
+}
+
+func TestEmitter(t *testing.T) {
+	brokers := cluster(t, map[string]int{"emit": 3})
+	e, err := goka.NewEmitter(brokers, "emit", new(codec.Int64),
+		goka.WithEmitterDefaultHeaders(goka.Headers{"src": []byte("test")}))
+	require.NoError(t, err)
+
+	_, err = e.Emit("k", "not an int64")
+	require.Error(t, err, "encode error is returned")
+
+	p, err := e.Emit("k", int64(1))
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	p.Then(func(err error) { done <- err })
+	require.NoError(t, <-done)
+	require.NoError(t, e.EmitSyncWithHeaders("k", int64(2), goka.Headers{"x": []byte("y")}))
+	require.NoError(t, e.EmitSync("tomb", nil))
+
+	require.NoError(t, e.Finish())
+	p, err = e.Emit("k", int64(3))
+	require.NoError(t, err)
+	p.Then(func(err error) { done <- err })
+	require.ErrorIs(t, <-done, goka.ErrEmitterAlreadyClosed)
+	require.NoError(t, e.Finish(), "second Finish is harmless")
+
+	got, count := readTopic(t, brokers, "emit")
+	require.Equal(t, 3, count)
+	require.Equal(t, "2", string(got["k"]))
+	require.Nil(t, got["tomb"])
+}
+
+// Keys land on the partitions Goka's hasher picks (goka-api.md §1.10).
+func TestEmitterPartitioning(t *testing.T) {
+	brokers := cluster(t, map[string]int{"ten": 10})
+	e := emitter(t, brokers, "ten", new(codec.String))
+	want := map[string]int32{"": 5, "a": 6, "user-1": 6, "key1": 3, "key2": 2}
+	for k := range want {
+		require.NoError(t, e.EmitSync(k, "v"))
+	}
+	got := partitionsOf(t, brokers, "ten")
+	for k, p := range want {
+		require.Equal(t, p, got[k], "partition of %q", k)
+	}
+}
