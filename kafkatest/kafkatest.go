@@ -41,6 +41,7 @@ type config struct {
 	partitions int
 	port       int
 	dataDir    string
+	autoCreate bool
 	topics     map[string]int32
 }
 
@@ -51,7 +52,7 @@ type Option func(*config)
 func NumBrokers(n int) Option { return func(c *config) { c.brokers = n } }
 
 // Partitions sets the partition count of topics created without one, and
-// of topics created automatically. Default: 10.
+// of topics created automatically (see AutoCreateTopics). Default: 10.
 func Partitions(n int) Option { return func(c *config) { c.partitions = n } }
 
 // Port makes the first broker listen on port (on 127.0.0.1); further
@@ -62,6 +63,12 @@ func Port(port int) Option { return func(c *config) { c.port = port } }
 // the same directory finds the topics and offsets of the previous one.
 // Default: "", in memory.
 func DataDir(dir string) Option { return func(c *config) { c.dataDir = dir } }
+
+// AutoCreateTopics makes the brokers create a topic that a client asks for
+// and that does not exist, as Kafka does with auto.create.topics.enable.
+// Default: off, so that a test sees a missing topic as an error; goka's
+// topic manager creates the topics it needs either way.
+func AutoCreateTopics() Option { return func(c *config) { c.autoCreate = true } }
 
 // Topic creates topic with partitions partitions at start.
 func Topic(topic string, partitions int) Option {
@@ -115,6 +122,9 @@ func New(options ...Option) (*Cluster, error) {
 	}
 	if cfg.dataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.dataDir))
+	}
+	if cfg.autoCreate {
+		opts = append(opts, kfake.AllowAutoTopicCreation())
 	}
 	for t, n := range cfg.topics {
 		opts = append(opts, kfake.SeedTopics(n, t))
