@@ -109,12 +109,12 @@ type cbContext struct {
 
 var _ Context = (*cbContext)(nil)
 
-func (c *cbContext) Topic() Stream           { return c.topic }
-func (c *cbContext) Key() string             { return c.key }
-func (c *cbContext) Partition() int32        { return c.partition }
-func (c *cbContext) Offset() int64           { return c.offset }
-func (c *cbContext) Group() Group            { return c.pp.graph.Group() }
-func (c *cbContext) Timestamp() time.Time    { return c.timestamp }
+func (c *cbContext) Topic() Stream            { return c.topic }
+func (c *cbContext) Key() string              { return c.key }
+func (c *cbContext) Partition() int32         { return c.partition }
+func (c *cbContext) Offset() int64            { return c.offset }
+func (c *cbContext) Group() Group             { return c.pp.graph.Group() }
+func (c *cbContext) Timestamp() time.Time     { return c.timestamp }
 func (c *cbContext) Context() context.Context { return c.ctx }
 
 func (c *cbContext) Headers() Headers {

@@ -410,7 +410,6 @@ func kindName(k edgeKind) string {
 
 func (gg *GroupGraph) codec(topic string) Codec              { return gg.codecs[topic] }
 func (gg *GroupGraph) callback(topic string) ProcessCallback { return gg.callbacks[topic] }
-func (gg *GroupGraph) joint(topic string) bool               { return gg.joinCheck[topic] }
 
 func (gg *GroupGraph) visitor(name string) ProcessCallback {
 	for _, v := range gg.visitors {
@@ -419,16 +418,4 @@ func (gg *GroupGraph) visitor(name string) ProcessCallback {
 		}
 	}
 	return nil
-}
-
-// copartitioned returns the topics that must have the same partitions:
-// inputs, loop and joins.
-func (gg *GroupGraph) copartitioned() []string {
-	var out []string
-	for _, l := range [][]*edge{gg.inputStreams, gg.loopStream, gg.inputTables} {
-		for _, e := range l {
-			out = append(out, e.topic)
-		}
-	}
-	return out
 }

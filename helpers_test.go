@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -216,37 +214,6 @@ func committed(t *testing.T, brokers []string, group, topic string) map[int32]in
 		}
 	}
 	return out
-}
-
-// keysOf returns the sorted keys of m.
-func keysOf[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// counter collects values concurrently.
-type counter struct {
-	mu sync.Mutex
-	m  map[string]int
-}
-
-func (c *counter) add(key string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]int{}
-	}
-	c.m[key]++
-}
-
-func (c *counter) get(key string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[key]
 }
 
 func key(i int) string { return fmt.Sprintf("key-%04d", i) }

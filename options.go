@@ -93,7 +93,7 @@ func DefaultRebalance(a Assignment) {}
 
 // DefaultHasher returns the FNV-1a 32-bit hasher, Goka's partitioning hash.
 func DefaultHasher() func() hash.Hash32 {
-	return func() hash.Hash32 { return fnv.New32a() }
+	return fnv.New32a
 }
 
 // DefaultProcessorStoragePath returns /tmp/goka/processor/<group>, Goka's
@@ -517,13 +517,13 @@ func (o *eoptions) applyDefaults(topic Stream) {
 func (o *eoptions) validate() error {
 	var errs []error
 	if o.builders.producer == nil {
-		errs = append(errs, errors.New("ProducerBuilder not set"))
+		errs = append(errs, errors.New("producer builder not set (WithEmitterProducerBuilder)"))
 	}
 	if o.log == nil {
-		errs = append(errs, errors.New("Logger not set"))
+		errs = append(errs, errors.New("logger not set (WithEmitterLogger)"))
 	}
 	if o.hasher == nil {
-		errs = append(errs, errors.New("Hasher not set"))
+		errs = append(errs, errors.New("hasher not set (WithEmitterHasher)"))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid emitter options: %w", errors.Join(errs...))

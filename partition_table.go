@@ -65,12 +65,6 @@ func (t *partitionTable) setStatus(s PartitionStatus) {
 	t.stats.mu.Unlock()
 }
 
-func (t *partitionTable) status() PartitionStatus {
-	t.stats.mu.Lock()
-	defer t.stats.mu.Unlock()
-	return t.stats.status
-}
-
 // open builds and opens the storage.
 func (t *partitionTable) open() error {
 	t.setStatus(PartitionInitializing)
@@ -210,7 +204,9 @@ func (t *partitionTable) run(ctx context.Context, follow bool) error {
 	if err != nil {
 		return err
 	}
-	defer pc.Close()
+	// Close only reports errors already seen on pc.Errors(), which the loop
+	// below handles.
+	defer func() { _ = pc.Close() }()
 	if !caughtUp {
 		t.setStatus(PartitionRecovering)
 		t.log.Printf("goka: recovering %s/%d from offset %d to %d (%d records)", t.topic, t.partition, start, hwm, hwm-max(start, oldest))
@@ -223,9 +219,9 @@ func (t *partitionTable) run(ctx context.Context, follow bool) error {
 	var (
 		appliedAtProbe int64 = -1
 		applied        int64
-		next    = max(start, oldest)
-		began   = time.Now()
-		ucx     = DefaultUpdateContext{topic: Stream(t.topic), partition: t.partition}
+		next           = max(start, oldest)
+		began          = time.Now()
+		ucx            = DefaultUpdateContext{topic: Stream(t.topic), partition: t.partition}
 	)
 	for {
 		select {

@@ -326,11 +326,13 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 	for {
 		began := time.Now()
 		err := cg.Consume(ctx, topics, h)
+		// A failure is reported by Run, and a cancelled ctx is a clean stop:
+		// the session error is a consequence of either.
 		if ferr := p.failure(); ferr != nil {
-			return nil // Run reports it
+			return nil //nolint:nilerr // see above
 		}
 		if ctx.Err() != nil {
-			return nil
+			return nil //nolint:nilerr // see above
 		}
 		if errors.Is(err, sarama.ErrClosedConsumerGroup) {
 			return fmt.Errorf("processor %q: %w", p.graph.Group(), err)
@@ -475,6 +477,7 @@ func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 	for _, part := range parts {
 		assignment[part] = sarama.OffsetNewest
 	}
+	debugf(p.log, "goka: processor %q: generation %d: member %s claims partitions %v", p.graph.Group(), session.GenerationID(), session.MemberID(), parts)
 	p.opts.rebalanceCallback(assignment)
 
 	p.mu.Lock()

@@ -41,12 +41,11 @@ type StateReader interface {
 // Signal is a state machine whose state changes can be waited for and
 // observed. It is safe for concurrent use.
 type Signal struct {
-	m             sync.RWMutex
-	state         State
-	allowed       map[State]bool
-	waiters       []*waiter
-	observers     []*StateChangeObserver
-	observerIndex int
+	m         sync.RWMutex
+	state     State
+	allowed   map[State]bool
+	waiters   []*waiter
+	observers []*StateChangeObserver
 }
 
 type waiter struct {

@@ -112,7 +112,7 @@ func (p *Processor) prepareStandby(ctx context.Context) error {
 // startStandby starts standby tables for every partition neither active
 // nor already standing by. Callers hold p.mu.
 func (p *Processor) startStandby(ctx context.Context, initial bool) error {
-	if !p.opts.hotStandby && !(initial && p.opts.recoverAhead) {
+	if !p.opts.hotStandby && (!initial || !p.opts.recoverAhead) {
 		return nil
 	}
 	if p.graph.GroupTable() == nil && len(p.graph.JointTables()) == 0 {

@@ -247,7 +247,7 @@ func (tm *topicManager) waitForTopic(topic string, npar int) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("topic %q not visible with %d partitions after %v (last error: %v)", topic, npar, tm.tmConfig.CreateTopicTimeout, err)
+			return fmt.Errorf("topic %q not visible with %d partitions after %v (last error: %w)", topic, npar, tm.tmConfig.CreateTopicTimeout, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -280,12 +280,15 @@ func (tm *topicManager) checkExisting(topic string, npar, rfactor int, config ma
 
 func (tm *topicManager) configProblems(topic string, rfactor int, config map[string]string) []string {
 	var problems []string
-	entries, err := tm.admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic})
+	results, err := tm.admin.DescribeConfigs([]*sarama.ConfigResource{{Type: sarama.TopicResource, Name: topic}}, sarama.DescribeConfigsOptions{})
+	if err == nil && len(results) == 1 && results[0].ErrorCode != sarama.ErrNoError {
+		err = results[0].ErrorCode
+	}
 	if err != nil {
 		return []string{fmt.Sprintf("cannot describe config: %v", err)}
 	}
-	have := make(map[string]string, len(entries))
-	for _, e := range entries {
+	have := make(map[string]string, len(results[0].Configs))
+	for _, e := range results[0].Configs {
 		have[e.Name] = e.Value
 	}
 	for k, want := range config {

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 )
@@ -72,7 +73,8 @@ func (*Int64) Encode(value interface{}) ([]byte, error) {
 func (*Int64) Decode(data []byte) (interface{}, error) {
 	v, err := strconv.ParseInt(string(data), 10, 64)
 	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) {
 			err = ne.Err
 		}
 		return 0, fmt.Errorf("codec: Int64 cannot decode %s: %w", quote(data), err)

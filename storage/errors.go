@@ -32,7 +32,8 @@ func encodeOffset(dst []byte, offset int64) []byte {
 func decodeOffset(data []byte) (int64, error) {
 	offset, err := strconv.ParseInt(string(data), 10, 64)
 	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) {
 			err = ne.Err
 		}
 		return 0, fmt.Errorf("invalid offset %s under key %q: %w", quote(data), offsetKey, err)
