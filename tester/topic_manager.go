@@ -1,0 +1,70 @@
+package tester
+
+import (
+	"fmt"
+
+	"github.com/IBM/sarama"
+
+	"github.com/e3793d55/goka"
+)
+
+// MockTopicManager is the tester's goka.TopicManager: every topic exists
+// with one partition.
+type MockTopicManager struct {
+	tt *Tester
+}
+
+var _ goka.TopicManager = (*MockTopicManager)(nil)
+
+// NewMockTopicManager returns the topic manager of tt. The partition and
+// replication arguments are ignored, as in Goka: topics have one
+// partition.
+func NewMockTopicManager(tt *Tester, defaultNumPartitions int, defaultReplFactor int) *MockTopicManager {
+	return &MockTopicManager{tt: tt}
+}
+
+// EnsureTableExists creates the table topic; it accepts only one partition.
+func (tm *MockTopicManager) EnsureTableExists(topic string, npar int) error {
+	if npar != 1 {
+		return fmt.Errorf("tester: table %q with %d partitions: the tester supports 1 partition only", topic, npar)
+	}
+	tm.ensure(topic)
+	return nil
+}
+
+// EnsureStreamExists creates the topic.
+func (tm *MockTopicManager) EnsureStreamExists(topic string, npar int) error {
+	tm.ensure(topic)
+	return nil
+}
+
+// EnsureTopicExists creates the topic.
+func (tm *MockTopicManager) EnsureTopicExists(topic string, npar, rfactor int, config map[string]string) error {
+	tm.ensure(topic)
+	return nil
+}
+
+func (tm *MockTopicManager) ensure(topic string) {
+	tm.tt.mu.Lock()
+	defer tm.tt.mu.Unlock()
+	tm.tt.queueLocked(topic)
+}
+
+// Partitions returns partition 0 for every topic.
+func (tm *MockTopicManager) Partitions(topic string) ([]int32, error) {
+	return []int32{0}, nil
+}
+
+// GetOffset returns 0 for sarama.OffsetOldest and for timestamps, and the
+// high-water mark for sarama.OffsetNewest.
+func (tm *MockTopicManager) GetOffset(topic string, partitionID int32, time int64) (int64, error) {
+	if time != sarama.OffsetNewest {
+		return 0, nil
+	}
+	tm.tt.mu.Lock()
+	defer tm.tt.mu.Unlock()
+	return tm.tt.queueLocked(topic).hwm(), nil
+}
+
+// Close does nothing.
+func (tm *MockTopicManager) Close() error { return nil }
