@@ -1,0 +1,300 @@
+// Command 8-monitoring serves the statistics of two processors and a view
+// over HTTP as JSON, and an action that runs a visitor:
+//
+//	GET  /stats/processor/counter    Processor.Stats of the counter
+//	GET  /stats/processor/enricher   Processor.Stats of the stateless enricher
+//	GET  /stats/view                 View.Stats of a view of the counter table
+//	POST /actions/reset              VisitAll("reset"): sets every count to 0
+//
+// The counter counts clicks per user; the enricher is stateless, joins the
+// counter's table and emits a line per click. By default the program
+// emits some clicks, fetches its own endpoints, prints a summary and exits:
+//
+//	go run ./examples/8-monitoring
+//
+// With -keep-running it serves until SIGINT/SIGTERM:
+//
+//	curl localhost:9096/stats/processor/counter
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/e3793d55/goka"
+	"github.com/e3793d55/goka/codec"
+	"github.com/e3793d55/goka/examples/internal/exampleenv"
+	"github.com/e3793d55/goka/multierr"
+	"github.com/e3793d55/goka/storage"
+)
+
+var (
+	clicks   goka.Stream = "monitoring-clicks"
+	enriched goka.Stream = "monitoring-enriched"
+	counter  goka.Group  = "monitoring-counter"
+	enricher goka.Group  = "monitoring-enricher"
+)
+
+const partitions = 4
+
+func main() {
+	addr := flag.String("addr", "localhost:9096", "address of the HTTP server")
+	keep := flag.Bool("keep-running", false, "keep serving after the demo until SIGINT/SIGTERM")
+	messages := flag.Int("messages", 40, "number of clicks to emit")
+	flag.Parse()
+	if err := run(*addr, *messages, *keep); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(addr string, messages int, keepRunning bool) error {
+	ctx, stop := exampleenv.SignalContext()
+	defer stop()
+	brokers, closeBroker, err := exampleenv.Brokers(partitions)
+	if err != nil {
+		return err
+	}
+	defer closeBroker()
+	tmc := exampleenv.Configure()
+	tmb := goka.TopicManagerBuilderWithTopicManagerConfig(tmc)
+	if err := exampleenv.EnsureStreams(brokers, tmc, partitions, clicks, enriched); err != nil {
+		return err
+	}
+	// The enricher joins the counter's table, so it must exist first.
+	tm, err := goka.NewTopicManager(brokers, goka.DefaultConfig(), tmc)
+	if err != nil {
+		return err
+	}
+	err = tm.EnsureTableExists(string(goka.GroupTable(counter)), partitions)
+	_ = tm.Close()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "goka-8-monitoring-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	cnt, err := goka.NewProcessor(brokers, goka.DefineGroup(counter,
+		goka.Input(clicks, new(codec.String), func(ctx goka.Context, _ interface{}) {
+			n, _ := ctx.Value().(int64)
+			ctx.SetValue(n + 1)
+		}),
+		goka.Visitor("reset", func(ctx goka.Context, meta interface{}) { ctx.SetValue(meta) }),
+		goka.Persist(new(codec.Int64)),
+	), goka.WithTopicManagerBuilder(tmb), goka.WithStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "counter"))))
+	if err != nil {
+		return err
+	}
+	enr, err := goka.NewProcessor(brokers, goka.DefineGroup(enricher,
+		goka.Input(clicks, new(codec.String), func(ctx goka.Context, msg interface{}) {
+			n, _ := ctx.Join(goka.GroupTable(counter)).(int64)
+			ctx.Emit(enriched, ctx.Key(), fmt.Sprintf("%v (about %d clicks so far)", msg, n))
+		}),
+		goka.Join(goka.GroupTable(counter), new(codec.Int64)),
+		goka.Output(enriched, new(codec.String)),
+	), goka.WithTopicManagerBuilder(tmb), goka.WithStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "enricher"))))
+	if err != nil {
+		return err
+	}
+	view, err := goka.NewView(brokers, goka.GroupTable(counter), new(codec.Int64),
+		goka.WithViewTopicManagerBuilder(tmb), goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "view"))))
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler(cnt, enr, view), ReadHeaderTimeout: 5 * time.Second}
+	base := "http://" + ln.Addr().String()
+	fmt.Printf("serving %s/stats/processor/counter, …/enricher, /stats/view, POST /actions/reset\n", base)
+
+	grp, gctx := multierr.NewErrGroup(ctx)
+	runCtx, cancel := context.WithCancel(gctx)
+	defer cancel()
+	grp.Go(func() error { return cnt.Run(runCtx) })
+	grp.Go(func() error { return enr.Run(runCtx) })
+	grp.Go(func() error { return view.Run(runCtx) })
+	grp.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	grp.Go(func() error {
+		<-runCtx.Done()
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		return srv.Shutdown(sctx)
+	})
+	grp.Go(func() error {
+		if !keepRunning {
+			defer cancel()
+		}
+		err := demo(runCtx, brokers, base, cnt, enr, view, messages)
+		if runCtx.Err() != nil {
+			return nil // stopped by a signal or a failing component
+		}
+		if err == nil && keepRunning {
+			fmt.Println("running; press Ctrl-C to stop")
+		}
+		return err
+	})
+	return grp.Wait().ErrorOrNil()
+}
+
+func handler(cnt, enr *goka.Processor, view *goka.View) http.Handler {
+	mux := http.NewServeMux()
+	serveJSON := func(w http.ResponseWriter, v interface{}) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(v)
+	}
+	procs := map[string]*goka.Processor{"counter": cnt, "enricher": enr}
+	mux.HandleFunc("GET /stats/processor/{name}", func(w http.ResponseWriter, r *http.Request) {
+		p, ok := procs[r.PathValue("name")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		serveJSON(w, p.StatsWithContext(r.Context()))
+	})
+	mux.HandleFunc("GET /stats/view", func(w http.ResponseWriter, r *http.Request) {
+		serveJSON(w, view.Stats(r.Context()))
+	})
+	mux.HandleFunc("POST /actions/reset", func(w http.ResponseWriter, r *http.Request) {
+		n, err := cnt.VisitAllWithStats(r.Context(), "reset", int64(0))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		serveJSON(w, map[string]int64{"visited": n})
+	})
+	return mux
+}
+
+// demo emits clicks, waits until the view has counted them, and prints
+// what the HTTP endpoints say.
+func demo(ctx context.Context, brokers []string, base string, cnt, enr *goka.Processor, view *goka.View, messages int) error {
+	for _, p := range []*goka.Processor{cnt, enr} {
+		if err := p.WaitForReadyContext(ctx); err != nil {
+			return err
+		}
+	}
+	e, err := goka.NewEmitter(brokers, clicks, new(codec.String))
+	if err != nil {
+		return err
+	}
+	for i := range messages {
+		if _, err := e.Emit(fmt.Sprintf("user-%d", i%partitions), "click"); err != nil {
+			_ = e.Finish()
+			return err
+		}
+	}
+	if err := e.Finish(); err != nil {
+		return err
+	}
+	// Wait for the enricher too, so that its stats count every click.
+	var inputs uint
+	if err := exampleenv.WaitFor(ctx, "the clicks to be processed", func() bool {
+		var ps goka.ProcessorStats
+		if err := getJSON(base+"/stats/processor/enricher", &ps); err != nil {
+			return false
+		}
+		inputs = 0
+		for _, p := range ps.Group {
+			if in := p.Input[string(clicks)]; in != nil {
+				inputs += in.Count
+			}
+		}
+		return inputs >= uint(messages) && total(view) >= int64(messages)
+	}); err != nil {
+		return err
+	}
+
+	for _, name := range []string{"counter", "enricher"} {
+		var ps goka.ProcessorStats
+		if err := getJSON(base+"/stats/processor/"+name, &ps); err != nil {
+			return err
+		}
+		var in, out, writes uint
+		for _, p := range ps.Group {
+			for _, s := range p.Input {
+				in += s.Count
+			}
+			for _, s := range p.Output {
+				out += s.Count
+			}
+			if p.TableStats != nil {
+				writes += p.TableStats.Writes.Count
+			}
+		}
+		fmt.Printf("%s: %d partitions, %d messages in, %d out, %d table writes, %d joined tables\n",
+			name, len(ps.Group), in, out, writes, joined(ps))
+	}
+	var vs goka.ViewStats
+	if err := getJSON(base+"/stats/view", &vs); err != nil {
+		return err
+	}
+	running := 0
+	for _, t := range vs.Partitions {
+		if t.Status == goka.PartitionRunning {
+			running++
+		}
+	}
+	fmt.Printf("view: %d of %d partitions running\n", running, len(vs.Partitions))
+
+	resp, err := http.Post(base+"/actions/reset", "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close() //nolint:errcheck // read-only
+	var visited map[string]int64
+	if err := json.NewDecoder(resp.Body).Decode(&visited); err != nil {
+		return fmt.Errorf("reset: %s: %w", resp.Status, err)
+	}
+	fmt.Printf("reset: visited %d keys\n", visited["visited"])
+	return nil
+}
+
+func joined(ps goka.ProcessorStats) int {
+	for _, p := range ps.Group {
+		return len(p.Joined)
+	}
+	return 0
+}
+
+func total(view *goka.View) int64 {
+	var n int64
+	for u := range partitions {
+		v, _ := view.Get(fmt.Sprintf("user-%d", u))
+		c, _ := v.(int64)
+		n += c
+	}
+	return n
+}
+
+func getJSON(url string, v interface{}) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close() //nolint:errcheck // read-only
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
