@@ -51,7 +51,7 @@ func (cg *consumerGroup) Consume(ctx context.Context, topics []string, handler s
 	for _, topic := range topics {
 		tt.queueLocked(topic)
 		s.marked[topic] = cg.committed[topic]
-		s.claims = append(s.claims, &claim{topic: topic, next: cg.committed[topic], msgs: make(chan *sarama.ConsumerMessage)})
+		s.claims = append(s.claims, &claim{tt: tt, topic: topic, initial: cg.committed[topic], next: cg.committed[topic], msgs: make(chan *sarama.ConsumerMessage)})
 	}
 	cg.session = s
 	tt.changedLocked()
@@ -236,15 +236,24 @@ func (s *session) busyLocked() []string {
 
 // claim is the sarama.ConsumerGroupClaim of partition 0 of a topic.
 type claim struct {
+	tt    *Tester
 	topic string
-	next  int64 // guarded by Tester.mu
-	msgs  chan *sarama.ConsumerMessage
+	// initial is the offset the session started at, next the offset to
+	// deliver next (guarded by Tester.mu).
+	initial, next int64
+	msgs          chan *sarama.ConsumerMessage
 }
 
 var _ sarama.ConsumerGroupClaim = (*claim)(nil)
 
 func (c *claim) Topic() string                            { return c.topic }
 func (c *claim) Partition() int32                         { return 0 }
-func (c *claim) InitialOffset() int64                     { return 0 }
-func (c *claim) HighWaterMarkOffset() int64               { return 0 }
+func (c *claim) InitialOffset() int64                     { return c.initial }
+func (c *claim) HighWaterMarkOffset() int64               { return c.hwm() }
 func (c *claim) Messages() <-chan *sarama.ConsumerMessage { return c.msgs }
+
+func (c *claim) hwm() int64 {
+	c.tt.mu.Lock()
+	defer c.tt.mu.Unlock()
+	return c.tt.queueLocked(c.topic).hwm()
+}

@@ -579,3 +579,37 @@ func TestGoka_TesterInvalidGroup(t *testing.T) {
 		goka.WithTester(gkt))
 	require.ErrorContains(t, err, "empty group name")
 }
+
+// The exported API has Goka's signatures: this compiles only if it does.
+func TestGoka_API(t *testing.T) {
+	gkt := tester.New(t)
+	mt := gkt.NewQueueTracker("topic")
+	is[goka.Tester](gkt)
+	is[func(string, string, interface{}, ...tester.EmitOption)](gkt.Consume)
+	is[func()](gkt.Catchup)
+	is[func()](gkt.ClearValues)
+	is[func(goka.Table, string) interface{}](gkt.TableValue)
+	is[func(goka.Table, string, interface{})](gkt.SetTableValue)
+	is[func(goka.Table) []string](gkt.GetTableKeys)
+	is[func(string) *tester.QueueTracker](gkt.NewQueueTracker)
+	is[func(goka.Headers) tester.EmitOption](tester.WithHeaders)
+	is[func(time.Time) tester.EmitOption](tester.WithTime)
+	is[func(tester.T) *tester.Tester](tester.New)
+	is[func(*tester.Tester, int, int) *tester.MockTopicManager](tester.NewMockTopicManager)
+	is[goka.TopicManager](tester.NewMockTopicManager(gkt, 1, 1))
+	is[tester.T](t)
+	is[func() (string, interface{}, bool)](mt.Next)
+	is[func() (goka.Headers, string, interface{}, bool)](mt.NextWithHeaders)
+	is[func() (string, []byte, bool)](mt.NextRaw)
+	is[func() (goka.Headers, string, []byte, bool)](mt.NextRawWithHeaders)
+	is[func(int64)](mt.Seek)
+	is[func() int64](mt.Hwm)
+	is[func() int64](mt.NextOffset)
+
+	var offset int64 = 3
+	mt.Seek(offset)
+	require.Equal(t, int64(3), mt.NextOffset())
+}
+
+// is compiles only if v is assignable to T.
+func is[T any](v T) {}

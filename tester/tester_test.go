@@ -584,3 +584,74 @@ func TestMisuse(t *testing.T) {
 		})
 	}
 }
+
+// The forwarder of Goka's examples/9-defer-commit: a callback emits with an
+// emitter and commits when the emitter's promise is done. Consume must not
+// deadlock on the emitter's wait and returns once the forwarded message is
+// consumed too.
+func TestEmitterInsideCallback(t *testing.T) {
+	gkt := tester.New(t)
+	forward, err := goka.NewEmitter(nil, "forward-topic", new(codec.String), goka.WithEmitterTester(gkt))
+	require.NoError(t, err)
+	forwarder, err := goka.NewProcessor(nil, goka.DefineGroup("forwarder",
+		goka.Input("input-topic", new(codec.String), func(ctx goka.Context, msg interface{}) {
+			prom, err := forward.Emit(ctx.Key(), msg)
+			if err != nil {
+				ctx.Fail(err)
+			}
+			prom.Then(ctx.DeferCommit())
+		}),
+	), goka.WithTester(gkt))
+	require.NoError(t, err)
+	var received []string
+	consumer, err := goka.NewProcessor(nil, goka.DefineGroup("consumer",
+		goka.Input("forward-topic", new(codec.String), func(ctx goka.Context, msg interface{}) {
+			received = append(received, ctx.Key()+":"+msg.(string))
+		}),
+	), goka.WithTester(gkt))
+	require.NoError(t, err)
+	stopF, stopC := start(t, forwarder), start(t, consumer)
+
+	gkt.Consume("input-topic", "time", "1")
+	gkt.Consume("input-topic", "time", "2")
+	require.Equal(t, []string{"time:1", "time:2"}, received)
+
+	require.NoError(t, forward.Finish())
+	require.NoError(t, stopF())
+	require.NoError(t, stopC())
+}
+
+// A DeferCommit function that is never called would make Consume wait
+// forever; the tester fails the test instead, naming the topic.
+func TestDeferCommitNeverCalled(t *testing.T) {
+	ft := new(fakeT)
+	gkt := tester.New(ft)
+	tester.SetWaitTimeout(gkt, 50*time.Millisecond)
+	commits := make(chan func(error), 1)
+	proc, err := goka.NewProcessor(nil, goka.DefineGroup("forgetful",
+		goka.Input("input", new(codec.String), func(ctx goka.Context, msg interface{}) {
+			commits <- ctx.DeferCommit()
+		}),
+	), goka.WithTester(gkt))
+	require.NoError(t, err)
+	stop := start(t, proc)
+
+	returned := ft.do(func() { gkt.Consume("input", "k", "v") })
+	require.False(t, returned)
+	require.Contains(t, ft.messages(), `processor of group "forgetful" (client-0) has committed 0 of 1 messages of topic "input" (a DeferCommit function not called?)`)
+
+	(<-commits)(nil)
+	require.NoError(t, stop())
+}
+
+// A view that is never run is reported, as a processor is.
+func TestViewNeverStarted(t *testing.T) {
+	ft := new(fakeT)
+	gkt := tester.New(ft)
+	tester.SetWaitTimeout(gkt, 50*time.Millisecond)
+	_, err := goka.NewView(nil, "idle-table", new(codec.String), goka.WithViewTester(gkt))
+	require.NoError(t, err)
+	returned := ft.do(func() { gkt.TableValue("idle-table", "k") })
+	require.False(t, returned)
+	require.Contains(t, ft.messages(), `view of table "idle-table" (client-0) is not running`)
+}
