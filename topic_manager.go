@@ -182,12 +182,45 @@ func (tm *topicManager) topicExists(topic string) bool {
 	return false
 }
 
-func (tm *topicManager) GetOffset(topic string, partitionID int32, time int64) (int64, error) {
-	off, err := tm.client.GetOffset(topic, partitionID, time)
-	if err != nil {
-		return 0, fmt.Errorf("offset of %s/%d at %d: %w", topic, partitionID, time, err)
+// getOffsetRetryFor bounds how long GetOffset retries transient errors.
+const getOffsetRetryFor = 10 * time.Second
+
+// GetOffset retries transient errors for up to getOffsetRetryFor: on a real
+// broker a freshly created topic is in the metadata before its leader
+// serves it (NotLeaderForPartition), and after a broker restart or a
+// leader change the metadata is stale for a moment. sarama's
+// client.GetOffset refreshes the metadata only once, so without the retry
+// a processor whose partition is set up at such a moment stops with
+// "error setting up".
+func (tm *topicManager) GetOffset(topic string, partitionID int32, at int64) (int64, error) {
+	deadline := time.Now().Add(getOffsetRetryFor)
+	for {
+		off, err := tm.client.GetOffset(topic, partitionID, at)
+		if err == nil {
+			return off, nil
+		}
+		if !transientOffsetError(err) || time.Now().After(deadline) {
+			return 0, fmt.Errorf("offset of %s/%d at %d: %w", topic, partitionID, at, err)
+		}
+		time.Sleep(tm.config.Metadata.Retry.Backoff)
+		_ = tm.client.RefreshMetadata(topic)
 	}
-	return off, nil
+}
+
+// transientOffsetError reports whether a ListOffsets failure can go away by
+// itself: leadership moving or not yet established, brokers unreachable.
+func transientOffsetError(err error) bool {
+	for _, e := range []error{
+		sarama.ErrNotLeaderForPartition, sarama.ErrLeaderNotAvailable, sarama.ErrUnknownTopicOrPartition,
+		sarama.ErrRequestTimedOut, sarama.ErrOutOfBrokers, sarama.ErrNotEnoughReplicas,
+		sarama.ErrKafkaStorageError, sarama.ErrFencedLeaderEpoch, sarama.ErrUnknownLeaderEpoch,
+		sarama.ErrOffsetNotAvailable, sarama.ErrBrokerNotAvailable, sarama.ErrReplicaNotAvailable,
+	} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 func (tm *topicManager) EnsureTableExists(topic string, npar int) error {
