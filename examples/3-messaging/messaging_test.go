@@ -1,0 +1,70 @@
+package messaging_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/e3793d55/goka"
+	messaging "github.com/e3793d55/goka/examples/3-messaging"
+	"github.com/e3793d55/goka/examples/3-messaging/blocker"
+	"github.com/e3793d55/goka/examples/3-messaging/collector"
+	"github.com/e3793d55/goka/examples/3-messaging/detector"
+	"github.com/e3793d55/goka/examples/3-messaging/filter"
+	"github.com/e3793d55/goka/examples/3-messaging/translator"
+	"github.com/e3793d55/goka/internal/leaktest"
+	"github.com/e3793d55/goka/tester"
+)
+
+func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
+
+// TestMessaging runs the five processors together on one tester: every
+// Consume returns when the chain it started (filter → collector, detector →
+// loop → blocker → the filter's join table) is done.
+func TestMessaging(t *testing.T) {
+	gkt := tester.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var done []chan error
+	for _, g := range []*goka.GroupGraph{blocker.Graph(), collector.Graph(), detector.Graph(), filter.Graph(), translator.Graph()} {
+		p, err := goka.NewProcessor(nil, g, goka.WithTester(gkt))
+		require.NoError(t, err)
+		d := make(chan error, 1)
+		go func() { d <- p.Run(ctx) }()
+		done = append(done, d)
+	}
+	t.Cleanup(func() {
+		cancel()
+		for _, d := range done {
+			require.NoError(t, <-d)
+		}
+	})
+	send := func(from, to, content string) {
+		gkt.Consume(string(messaging.SentStream), from, &messaging.Message{From: from, To: to, Content: content})
+	}
+	feed := func(user string) []string {
+		ml, _ := gkt.TableValue(collector.Table, user).([]messaging.Message)
+		var out []string
+		for _, m := range ml {
+			out = append(out, m.From+": "+m.Content)
+		}
+		return out
+	}
+
+	gkt.Consume(string(translator.Stream), "ciao", "hello")
+	send("alice", "bob", "ciao bob")
+	send("bob", "alice", "ciao alice")
+	assert.Equal(t, []string{"alice: hello bob"}, feed("bob"))
+	assert.Equal(t, []string{"bob: hello alice"}, feed("alice"))
+
+	// The spammer's messages arrive until the detector has blocked it, then
+	// the filter drops them.
+	for i := range detector.MinMessages + 5 {
+		send("spammer", "carol", fmt.Sprint(i))
+	}
+	assert.Equal(t, &blocker.BlockValue{Blocked: true}, gkt.TableValue(blocker.Table, "spammer"))
+	assert.Equal(t, []string{"spammer: 5", "spammer: 6", "spammer: 7", "spammer: 8", "spammer: 9"}, feed("carol"),
+		"carol got the messages up to the one that got the spammer blocked")
+}
