@@ -101,7 +101,9 @@ type offsetSeeker[O ~int64] struct {
 	nextOffset O
 }
 
-// Seek moves the tracker so that Next returns the message at offset.
+// Seek moves the tracker so that Next returns the message at offset. For a
+// QueueTracker the offset is an int64, as in Goka: the type parameter only
+// keeps go vet from taking Seek for a broken io.Seeker.
 func (s *offsetSeeker[O]) Seek(offset O) {
 	s.nextOffset = offset
 }

@@ -196,9 +196,11 @@ func (tt *Tester) RegisterGroupGraph(gg *goka.GroupGraph) string {
 	if loop := gg.LoopStream(); loop != nil {
 		tt.registerCodec(loop.Topic(), loop.Codec())
 	}
-	for _, e := range append(gg.JointTables(), gg.LookupTables()...) {
-		tt.registerCodec(e.Topic(), e.Codec())
-		tt.registerTable(e.Topic())
+	for _, tables := range []goka.Edges{gg.JointTables(), gg.LookupTables()} {
+		for _, e := range tables {
+			tt.registerCodec(e.Topic(), e.Codec())
+			tt.registerTable(e.Topic())
+		}
 	}
 	tt.addClient(c)
 	return c.id

@@ -655,3 +655,34 @@ func TestViewNeverStarted(t *testing.T) {
 	require.False(t, returned)
 	require.Contains(t, ft.messages(), `view of table "idle-table" (client-0) is not running`)
 }
+
+// Options that recover or follow tables outside the consumer group work
+// with the tester's single partition.
+func TestStandbyOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  goka.ProcessorOption
+	}{
+		{"hot standby", goka.WithHotStandby()},
+		{"recover ahead", goka.WithRecoverAhead()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gkt := tester.New(t)
+			first, err := goka.NewProcessor(nil, counterGraph("counter"), goka.WithTester(gkt), tc.opt)
+			require.NoError(t, err)
+			stopFirst := start(t, first)
+			gkt.Consume("clicks", "alice", "a")
+			require.NoError(t, stopFirst())
+
+			// A second instance of the group finds the table. Like every
+			// processor of a tester, it reads its inputs from offset 0,
+			// as in Goka, so it counts "a" once more.
+			second, err := goka.NewProcessor(nil, counterGraph("counter"), goka.WithTester(gkt), tc.opt)
+			require.NoError(t, err)
+			stopSecond := start(t, second)
+			gkt.Consume("clicks", "alice", "b")
+			require.Equal(t, int64(3), gkt.TableValue("counter-table", "alice"))
+			require.NoError(t, stopSecond())
+		})
+	}
+}
