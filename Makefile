@@ -37,3 +37,29 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 10s $$pkg || exit 1; \
 		done; \
 	done
+
+# Real Apache Kafka for the system tests (scripts/kafka.sh: jars from Maven
+# Central, KRaft on 127.0.0.1; single broker :19092, cluster :19192-19194).
+kafka-up:
+	bash scripts/kafka.sh up
+
+kafka-down:
+	bash scripts/kafka.sh down
+
+kafka-cluster-up:
+	bash scripts/kafka.sh up-cluster
+
+kafka-cluster-down:
+	bash scripts/kafka.sh down-cluster
+
+# System tests on a real Kafka: against KAFKA_BROKERS when set, otherwise
+# against the single broker and the 3-node cluster of scripts/kafka.sh,
+# started here and stopped afterwards whatever the outcome.
+systemtest:
+	@if [ -n "$$KAFKA_BROKERS" ]; then \
+		$(GO) test -p 1 -count=1 -timeout 40m ./systemtest/...; \
+	else \
+		trap 'bash scripts/kafka.sh down; bash scripts/kafka.sh down-cluster' EXIT; \
+		bash scripts/kafka.sh up && bash scripts/kafka.sh up-cluster && \
+		GOKA_SYSTEMTEST=1 $(GO) test -p 1 -count=1 -timeout 40m ./systemtest/...; \
+	fi

@@ -107,6 +107,17 @@ func ClusterBrokers() ([]string, error) {
 	return splitList(out), nil
 }
 
+// ProxyBrokers returns the bootstrap address of the single broker's PROXY
+// listener as clients see it: the broker advertises it but does not listen
+// there, so a client bootstrapping at it reaches the broker only through a
+// TCP proxy from this address to ProxyTarget. Only scripts/kafka.sh's single
+// broker has this listener.
+func ProxyBrokers() (string, error) { return run(context.Background(), "proxy-brokers") }
+
+// ProxyTarget returns the address the single broker's PROXY listener binds:
+// where a TCP proxy at ProxyBrokers forwards to.
+func ProxyTarget() (string, error) { return run(context.Background(), "proxy-target") }
+
 // MustBrokers is Brokers for tests: it fails the test on error, and when
 // KAFKA_BROKERS is unset and scripts/kafka.sh's single broker does not run.
 func MustBrokers(t TB) []string {
