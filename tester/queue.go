@@ -120,12 +120,18 @@ func (tt *Tester) NewQueueTracker(topic string) *QueueTracker {
 // Next returns the key and the decoded value of the next message, and false
 // if there is none. A tombstone's value is nil.
 func (mt *QueueTracker) Next() (string, interface{}, bool) {
+	if h, ok := mt.tt.t.(helper); ok {
+		h.Helper()
+	}
 	_, key, value, ok := mt.NextWithHeaders()
 	return key, value, ok
 }
 
 // NextWithHeaders is Next that also returns the headers of the message.
 func (mt *QueueTracker) NextWithHeaders() (goka.Headers, string, interface{}, bool) {
+	if h, ok := mt.tt.t.(helper); ok {
+		h.Helper()
+	}
 	headers, key, raw, ok := mt.NextRawWithHeaders()
 	if !ok || raw == nil {
 		return headers, key, nil, ok

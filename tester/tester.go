@@ -24,6 +24,10 @@ type T interface {
 	Fatal(a ...interface{})
 }
 
+// helper is implemented by *testing.T: the tester marks its methods as
+// helpers so that failures point at the test's line.
+type helper interface{ Helper() }
+
 // EmitOption configures a message given to Consume.
 type EmitOption func(*emitOption)
 
@@ -299,6 +303,9 @@ func (tt *Tester) ConsumerBuilder() goka.SaramaConsumerBuilder {
 // and typed nil pointers are tombstones), and waits until every processor
 // and view processed it and everything that followed from it.
 func (tt *Tester) Consume(topic string, key string, msg interface{}, options ...EmitOption) {
+	if h, ok := tt.t.(helper); ok {
+		h.Helper()
+	}
 	var opts emitOption
 	for _, o := range options {
 		o(&opts)
@@ -340,6 +347,9 @@ func isNil(v interface{}) bool {
 // is rarely needed, since Consume waits the same way; use it after
 // Processor.VisitAll or writes from outside the tester's components.
 func (tt *Tester) Catchup() {
+	if h, ok := tt.t.(helper); ok {
+		h.Helper()
+	}
 	if !tt.waitStartup() {
 		return
 	}
@@ -349,6 +359,9 @@ func (tt *Tester) Catchup() {
 // TableValue returns the decoded value of key in table, or nil if the key
 // has none. It waits until every processor and view runs.
 func (tt *Tester) TableValue(table goka.Table, key string) interface{} {
+	if h, ok := tt.t.(helper); ok {
+		h.Helper()
+	}
 	if !tt.waitStartup() {
 		return nil
 	}
@@ -377,6 +390,9 @@ func (tt *Tester) TableValue(table goka.Table, key string) interface{} {
 // message is written to the table topic. A nil value deletes the key. It
 // waits until every processor and view runs: call it after starting them.
 func (tt *Tester) SetTableValue(table goka.Table, key string, value interface{}) {
+	if h, ok := tt.t.(helper); ok {
+		h.Helper()
+	}
 	if !tt.waitStartup() {
 		return
 	}
@@ -403,6 +419,9 @@ func (tt *Tester) SetTableValue(table goka.Table, key string, value interface{})
 
 // GetTableKeys returns the keys of table, sorted.
 func (tt *Tester) GetTableKeys(table goka.Table) []string {
+	if h, ok := tt.t.(helper); ok {
+		h.Helper()
+	}
 	tt.mu.Lock()
 	st, ok := tt.storages[string(table)]
 	tt.mu.Unlock()
@@ -425,6 +444,9 @@ func (tt *Tester) GetTableKeys(table goka.Table) []string {
 
 // ClearValues deletes every key of every table. Topics and offsets stay.
 func (tt *Tester) ClearValues() {
+	if h, ok := tt.t.(helper); ok {
+		h.Helper()
+	}
 	tt.mu.Lock()
 	storages := make([]storage.Storage, 0, len(tt.storages))
 	for _, st := range tt.storages {
@@ -477,6 +499,9 @@ func (tt *Tester) tableNames() string {
 // waitStartup waits until every registered processor and view runs (or
 // stopped). It fails the test and returns false after the timeout.
 func (tt *Tester) waitStartup() bool {
+	if h, ok := tt.t.(helper); ok {
+		h.Helper()
+	}
 	return tt.waitFor("to start", func() []string {
 		var pending []string
 		for _, c := range tt.clients {
@@ -492,12 +517,18 @@ func (tt *Tester) waitStartup() bool {
 // message of its inputs and loop, and every partition consumer applied
 // every record of its topic.
 func (tt *Tester) settle() bool {
+	if h, ok := tt.t.(helper); ok {
+		h.Helper()
+	}
 	tt.settleMu.Lock()
 	defer tt.settleMu.Unlock()
 	return tt.settleLocked()
 }
 
 func (tt *Tester) settleLocked() bool {
+	if h, ok := tt.t.(helper); ok {
+		h.Helper()
+	}
 	return tt.waitFor("to consume every message", func() []string {
 		var pending []string
 		for _, c := range tt.clients {
@@ -510,6 +541,9 @@ func (tt *Tester) settleLocked() bool {
 // waitFor waits until pending, called with tt.mu held, returns nothing. It
 // reports what is still pending through T after the timeout.
 func (tt *Tester) waitFor(what string, pending func() []string) bool {
+	if h, ok := tt.t.(helper); ok {
+		h.Helper()
+	}
 	timer := time.NewTimer(tt.timeout)
 	defer timer.Stop()
 	for {
