@@ -289,8 +289,9 @@ func TestKeepRunning(t *testing.T) {
 }
 
 // TestDevbroker runs examples in several processes against cmd/devbroker,
-// as the README describes: 5-multiple twice (the second run recovers the
-// first run's tables and counts on), and 3-messaging split in two programs.
+// as the README describes: 1-simplest and 5-multiple twice (the second run
+// recovers the first run's tables and counts on), and 3-messaging split in
+// two programs.
 func TestDevbroker(t *testing.T) {
 	needBinaries(t)
 	t.Parallel()
@@ -298,7 +299,12 @@ func TestDevbroker(t *testing.T) {
 	brokers := strings.TrimPrefix(broker.waitLine(t, "KAFKA_BROKERS="), "KAFKA_BROKERS=")
 	withBroker := env("KAFKA_BROKERS=" + brokers)
 
-	out := runExample(t, "5-multiple", withBroker)
+	out := runExample(t, "1-simplest", withBroker)
+	assert.Contains(t, out, "user-0 has 10 messages")
+	out = runExample(t, "1-simplest", withBroker)
+	assert.Contains(t, out, "user-0 has 20 messages")
+
+	out = runExample(t, "5-multiple", withBroker)
 	assert.Contains(t, out, "key-0: 10 messages, 5 of them on input-B")
 	out = runExample(t, "5-multiple", withBroker)
 	assert.Contains(t, out, "key-0: 20 messages, 10 of them on input-B")
