@@ -20,6 +20,7 @@ type Emitter struct {
 	mu       sync.RWMutex // held for reading by emits, for writing by Finish
 	finished bool
 	inflight sync.WaitGroup
+	sent     func(error) // inflight.Done, allocated once rather than per emit
 }
 
 // NewEmitter returns an emitter writing to topic with codec. It creates the
@@ -44,7 +45,9 @@ func NewEmitter(brokers []string, topic Stream, codec Codec, options ...EmitterO
 	if err != nil {
 		return nil, fmt.Errorf("creating emitter for %q: %w", topic, err)
 	}
-	return &Emitter{topic: string(topic), codec: codec, opts: opts, producer: prod}, nil
+	e := &Emitter{topic: string(topic), codec: codec, opts: opts, producer: prod}
+	e.sent = func(error) { e.inflight.Done() }
+	return e, nil
 }
 
 // Emit sends msg under key asynchronously. A nil msg is a tombstone. The
@@ -71,9 +74,7 @@ func (e *Emitter) EmitWithHeaders(key string, msg interface{}, headers Headers) 
 		return NewPromise().finish(nil, ErrEmitterAlreadyClosed), nil
 	}
 	e.inflight.Add(1)
-	return e.producer.EmitWithHeaders(e.topic, key, data, e.opts.defaultHeaders.Merged(headers)).Then(func(err error) {
-		e.inflight.Done()
-	}), nil
+	return e.producer.EmitWithHeaders(e.topic, key, data, e.opts.defaultHeaders.Merged(headers)).Then(e.sent), nil
 }
 
 // EmitSync sends msg under key and waits for the acknowledgement.

@@ -41,6 +41,10 @@ type partitionTable struct {
 
 	recovered chan struct{}
 	recOnce   sync.Once
+
+	// closing tracks partition consumers closed in the background; close
+	// waits for them.
+	closing sync.WaitGroup
 }
 
 func newPartitionTable(topic string, partition int32, builder storage.Builder, consumer sarama.Consumer,
@@ -81,6 +85,7 @@ func (t *partitionTable) open() error {
 
 // close flushes and closes the storage. Safe to call more than once.
 func (t *partitionTable) close() error {
+	t.closing.Wait()
 	t.stMu.Lock()
 	defer t.stMu.Unlock()
 	t.setStatus(PartitionStopped)
@@ -205,8 +210,17 @@ func (t *partitionTable) run(ctx context.Context, follow bool) error {
 		return err
 	}
 	// Close only reports errors already seen on pc.Errors(), which the loop
-	// below handles.
-	defer func() { _ = pc.Close() }()
+	// below handles. It waits for the broker consumer's fetch in flight (up
+	// to Consumer.MaxWaitTime): a processor's table stops right after
+	// recovery and must not wait for that before processing, so it closes
+	// in the background.
+	defer func() {
+		t.closing.Add(1)
+		go func() {
+			defer t.closing.Done()
+			_ = pc.Close()
+		}()
+	}()
 	if !caughtUp {
 		t.setStatus(PartitionRecovering)
 		t.log.Printf("goka: recovering %s/%d from offset %d to %d (%d records)", t.topic, t.partition, start, hwm, hwm-max(start, oldest))
@@ -269,40 +283,58 @@ func (t *partitionTable) run(ctx context.Context, follow bool) error {
 			}
 			t.log.Printf("goka: consuming %s/%d: %v", t.topic, t.partition, cerr.Err)
 		case msg, ok := <-pc.Messages():
-			if !ok {
-				if ctx.Err() != nil {
-					return nil
+			// A select over all the channels above costs more than applying
+			// a record; so take the records that are already buffered with
+			// cheap non-blocking receives, up to a bound that keeps the
+			// other channels served.
+			for i := 0; ; i++ {
+				if !ok {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return fmt.Errorf("consumer of %s/%d closed unexpectedly", t.topic, t.partition)
 				}
-				return fmt.Errorf("consumer of %s/%d closed unexpectedly", t.topic, t.partition)
-			}
-			if msg == nil {
 				// The tester sends nil after each record: receiving it
 				// proves the record before it was applied.
-				continue
-			}
-			ucx.offset, ucx.timestamp = msg.Offset, msg.Timestamp
-			ucx.headers = nil
-			if len(msg.Headers) > 0 {
-				ucx.headers = HeadersFromSarama(msg.Headers)
-			}
-			if err := t.apply(ucx, msg); err != nil {
-				return err
-			}
-			applied++
-			next = msg.Offset + 1
-			if !caughtUp && msg.Offset >= hwm-1 {
-				caughtUp = true
-				if err := t.markRecovered(); err != nil {
-					return err
+				if msg != nil {
+					ucx.offset, ucx.timestamp = msg.Offset, msg.Timestamp
+					ucx.headers = nil
+					if len(msg.Headers) > 0 {
+						ucx.headers = HeadersFromSarama(msg.Headers)
+					}
+					if err := t.apply(ucx, msg); err != nil {
+						return err
+					}
+					applied++
+					next = msg.Offset + 1
+					if !caughtUp && msg.Offset >= hwm-1 {
+						caughtUp = true
+						if err := t.markRecovered(); err != nil {
+							return err
+						}
+						t.log.Printf("goka: recovered %s/%d: %d records in %v", t.topic, t.partition, applied, time.Since(began).Round(time.Millisecond))
+						if !follow {
+							return nil
+						}
+					}
 				}
-				t.log.Printf("goka: recovered %s/%d: %d records in %v", t.topic, t.partition, applied, time.Since(began).Round(time.Millisecond))
-				if !follow {
-					return nil
+				if i == drainBatch {
+					break
 				}
+				select {
+				case msg, ok = <-pc.Messages():
+					continue
+				default:
+				}
+				break
 			}
 		}
 	}
 }
+
+// drainBatch bounds the records a partition table takes from its consumer
+// between two looks at its other channels.
+const drainBatch = 256
 
 func (t *partitionTable) apply(ucx DefaultUpdateContext, msg *sarama.ConsumerMessage) error {
 	t.stMu.RLock()

@@ -19,7 +19,25 @@ type Promise struct {
 	msg      *sarama.ProducerMessage
 	finished bool
 
-	callbacks []func(msg *sarama.ProducerMessage, err error)
+	// callbacks starts on inline, so that the usual one or two callbacks of
+	// a message cost no allocation of their own.
+	callbacks []promiseCallback
+	inline    [2]promiseCallback
+}
+
+// promiseCallback is one of the two callback kinds; storing them apart
+// avoids wrapping every Then callback in a closure.
+type promiseCallback struct {
+	plain   func(err error)
+	withMsg func(msg *sarama.ProducerMessage, err error)
+}
+
+func (c promiseCallback) call(msg *sarama.ProducerMessage, err error) {
+	if c.plain != nil {
+		c.plain(err)
+		return
+	}
+	c.withMsg(msg, err)
 }
 
 // PromiseFinisher finishes a promise with the message and its error.
@@ -36,20 +54,27 @@ func NewPromiseWithFinisher() (*Promise, PromiseFinisher) {
 
 // Then registers callback to run with the error of the promise.
 func (p *Promise) Then(callback func(err error)) *Promise {
-	return p.ThenWithMessage(func(_ *sarama.ProducerMessage, err error) { callback(err) })
+	return p.then(promiseCallback{plain: callback})
 }
 
 // ThenWithMessage registers callback to run with the produced message and
 // the error of the promise.
 func (p *Promise) ThenWithMessage(callback func(msg *sarama.ProducerMessage, err error)) *Promise {
+	return p.then(promiseCallback{withMsg: callback})
+}
+
+func (p *Promise) then(cb promiseCallback) *Promise {
 	p.Lock()
 	if p.finished {
 		msg, err := p.msg, p.err
 		p.Unlock()
-		callback(msg, err)
+		cb.call(msg, err)
 		return p
 	}
-	p.callbacks = append(p.callbacks, callback)
+	if p.callbacks == nil {
+		p.callbacks = p.inline[:0]
+	}
+	p.callbacks = append(p.callbacks, cb)
 	p.Unlock()
 	return p
 }
@@ -69,7 +94,7 @@ func (p *Promise) finish(msg *sarama.ProducerMessage, err error) *Promise {
 	p.callbacks = nil
 	p.Unlock()
 	for _, cb := range cbs {
-		cb(msg, err)
+		cb.call(msg, err)
 	}
 	return p
 }

@@ -264,6 +264,13 @@ func (v *View) runOnce(ctx context.Context, builder storage.Builder) (rerr error
 			}
 		}(p)
 	}
+	// Runs after wg.Wait: the partition consumers closing in the
+	// background must be done before the consumer closes.
+	defer func() {
+		for _, p := range v.partitions {
+			p.closing.Wait()
+		}
+	}()
 	defer wg.Wait()
 	defer cancel()
 
