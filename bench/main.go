@@ -1,0 +1,498 @@
+// Command bench measures the throughput, recovery speed and memory of goka
+// against the raw Sarama ceiling on the same broker and data, in one run.
+//
+// # Usage
+//
+//	go run ./bench -n 1000000 -keys 10000 -partitions 10 -out results.json
+//
+// Without KAFKA_BROKERS (or -brokers) it starts the embedded broker of
+// package kafkatest in a separate process, so that the broker's memory and
+// CPU are not counted against the library.
+//
+// # Workloads
+//
+// Every workload runs in its own child process (this binary re-executed),
+// so that its peak RSS is its own. In order:
+//
+//   - ceiling-produce: raw Sarama AsyncProducer writes n messages.
+//   - emit: a goka Emitter writes the n input messages.
+//   - ceiling-consume-produce: raw Sarama partition consumers read the input
+//     and an AsyncProducer writes one message per input.
+//   - process-leveldb: a counting processor (LevelDB storage) reads the input
+//     and writes one table update per message.
+//   - process-memory: the same with memory storage.
+//   - ceiling-consume: raw Sarama partition consumers read the table topic.
+//   - view-recovery-leveldb: a View recovers the table into LevelDB.
+//   - processor-recovery-leveldb: a processor of the same group with an empty
+//     storage directory recovers its table.
+//
+// Producer settings are goka.DefaultConfig's for both the library and the
+// ceiling, so the ratio measures the library, not a different batching.
+//
+// # Output
+//
+// A table on stdout and, with -out, a JSON file {"workloads": [...]}: each
+// entry has name, msgs_per_sec, ceiling_msgs_per_sec, ratio, peak_rss_bytes
+// and first_message_ms.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// params is the workload shape, shared by the parent and its children.
+type params struct {
+	n          int
+	keys       int
+	partitions int
+	valueSize  int
+	brokers    []string
+	dir        string
+	run        string // prefix of this run's topics and groups
+	rep        int    // repetition of the workload, from 0
+}
+
+// profiles are the file prefixes of the profiles to write.
+type profiles struct{ cpu, mem string }
+
+// result is what a child reports on its last stdout line.
+type result struct {
+	Name           string  `json:"name"`
+	Messages       int     `json:"messages"`
+	Seconds        float64 `json:"seconds"`
+	FirstMessageMs float64 `json:"first_message_ms"`
+}
+
+// workload is one row of the output.
+type workload struct {
+	Name              string  `json:"name"`
+	Messages          int     `json:"messages"`
+	Seconds           float64 `json:"seconds"`
+	MsgsPerSec        float64 `json:"msgs_per_sec"`
+	Ceiling           string  `json:"ceiling,omitempty"`
+	CeilingMsgsPerSec float64 `json:"ceiling_msgs_per_sec,omitempty"`
+	Ratio             float64 `json:"ratio,omitempty"`
+	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
+	FirstMessageMs    float64 `json:"first_message_ms"`
+	Runs              int     `json:"runs"`
+}
+
+type report struct {
+	Machine    machine    `json:"machine"`
+	Params     jsonParams `json:"params"`
+	Workloads  []workload `json:"workloads"`
+	Broker     string     `json:"broker"`
+	StartedAt  time.Time  `json:"started_at"`
+	DurationS  float64    `json:"duration_s"`
+	GoVersion  string     `json:"go_version"`
+	Collection string     `json:"collection"`
+}
+
+type jsonParams struct {
+	N          int `json:"n"`
+	Keys       int `json:"keys"`
+	Partitions int `json:"partitions"`
+	ValueSize  int `json:"value_size"`
+}
+
+type machine struct {
+	CPUs int    `json:"cpus"`
+	OS   string `json:"os"`
+	Arch string `json:"arch"`
+}
+
+// groups are the workloads in order: each group's ceiling first, then the
+// library workloads measured against it. The repetitions of a group
+// alternate ceiling and library runs, so that both see the same load of a
+// shared machine; the ratio reported is the median of the per-repetition
+// ratios. A group reads what the previous one wrote.
+var groups = []struct {
+	ceiling string
+	lib     []string
+}{
+	{"ceiling-produce", []string{"emit"}},
+	{"ceiling-consume-produce", []string{"process-leveldb", "process-memory"}},
+	{"ceiling-consume", []string{"view-recovery-leveldb", "processor-recovery-leveldb"}},
+}
+
+// runs collects the repetitions of one workload.
+type runs struct {
+	name    string
+	ceiling *runs
+	results []result
+	rss     int64
+}
+
+func (r *runs) rate(i int) float64 { return float64(r.results[i].Messages) / r.results[i].Seconds }
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// row summarises the repetitions: median rate, median ratio to the
+// ceiling run of the same repetition, peak RSS of all.
+func (r *runs) row() workload {
+	var rates, ratios, secs, firsts []float64
+	for i, res := range r.results {
+		rates = append(rates, r.rate(i))
+		secs = append(secs, res.Seconds)
+		firsts = append(firsts, res.FirstMessageMs)
+		if r.ceiling != nil && i < len(r.ceiling.results) {
+			ratios = append(ratios, r.rate(i)/r.ceiling.rate(i))
+		}
+	}
+	w := workload{
+		Name:           r.name,
+		Messages:       r.results[0].Messages,
+		Seconds:        median(secs),
+		MsgsPerSec:     median(rates),
+		PeakRSSBytes:   r.rss,
+		FirstMessageMs: median(firsts),
+		Runs:           len(r.results),
+	}
+	if r.ceiling != nil {
+		var crates []float64
+		for i := range r.ceiling.results {
+			crates = append(crates, r.ceiling.rate(i))
+		}
+		w.Ceiling = r.ceiling.name
+		w.CeilingMsgsPerSec = median(crates)
+		w.Ratio = median(ratios)
+	}
+	return w
+}
+
+func main() {
+	var (
+		p         params
+		brokers   string
+		out       string
+		child     string
+		serve     bool
+		only      string
+		cpuprof   string
+		memprof   string
+		keepGoing bool
+		repeat    int
+	)
+	flag.IntVar(&p.n, "n", 1_000_000, "number of input messages")
+	flag.IntVar(&p.keys, "keys", 10_000, "number of distinct keys")
+	flag.IntVar(&p.partitions, "partitions", 10, "partitions of every topic")
+	flag.IntVar(&p.valueSize, "value-size", 16, "bytes per input value")
+	flag.StringVar(&brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "comma-separated brokers (default $KAFKA_BROKERS, else an embedded broker)")
+	flag.StringVar(&out, "out", "", "write the results as JSON to this file")
+	flag.StringVar(&only, "only", "", "comma-separated workloads to run (their inputs must exist); default all")
+	flag.StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile of each workload to <file>.<workload>")
+	flag.StringVar(&memprof, "memprofile", "", "write a heap profile of each workload, taken when its measurement ends, to <file>.<workload>")
+	flag.IntVar(&repeat, "repeat", 3, "runs of each workload, alternating with its ceiling; medians are reported")
+	flag.BoolVar(&keepGoing, "keep-going", false, "continue after a failed workload")
+	flag.StringVar(&child, "child", "", "internal: run one workload in this process")
+	flag.StringVar(&p.dir, "dir", "", "internal: directory for storages")
+	flag.StringVar(&p.run, "run", "", "internal: prefix of this run's topics and groups")
+	flag.IntVar(&p.rep, "rep", 0, "internal: repetition of the workload")
+	flag.BoolVar(&serve, "serve-broker", false, "internal: serve an embedded broker until stdin closes")
+	flag.Parse()
+	if brokers != "" {
+		p.brokers = strings.Split(brokers, ",")
+	}
+
+	var err error
+	switch {
+	case serve:
+		err = serveBroker(p)
+	case child != "":
+		err = runChild(child, p, cpuprof, memprof)
+	default:
+		err = runParent(p, out, only, profiles{cpuprof, memprof}, keepGoing, repeat)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func runParent(p params, out, only string, prof profiles, keepGoing bool, repeat int) error {
+	if p.n <= 0 || p.keys <= 0 || p.partitions <= 0 || p.valueSize <= 0 {
+		return errors.New("-n, -keys, -partitions and -value-size must be positive")
+	}
+	started := time.Now()
+	brokerDesc := "KAFKA_BROKERS " + strings.Join(p.brokers, ",")
+	if len(p.brokers) == 0 {
+		brokers, stop, err := startBroker(p)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		p.brokers = brokers
+		brokerDesc = "embedded kfake broker (separate process)"
+	}
+	dir, err := os.MkdirTemp("", "goka-bench-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	p.dir = dir
+	// Fresh topics and groups per run, so that a shared broker's leftovers
+	// cannot mix into the figures.
+	p.run = fmt.Sprintf("bench-%d", time.Now().UnixNano())
+
+	if err := createTopics(p, repeat); err != nil {
+		return err
+	}
+	selected := map[string]bool{}
+	for _, s := range strings.Split(only, ",") {
+		if s != "" {
+			selected[s] = true
+		}
+	}
+	// A signal stops the run between workloads; the deferred cleanup runs.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	fmt.Printf("goka bench: n=%d keys=%d partitions=%d value-size=%d, %s, %d CPUs\n",
+		p.n, p.keys, p.partitions, p.valueSize, brokerDesc, runtime.NumCPU())
+	var (
+		all    []*runs
+		failed []error
+	)
+	for _, g := range groups {
+		ceil := &runs{name: g.ceiling}
+		members := []*runs{ceil}
+		for _, name := range g.lib {
+			if len(selected) == 0 || selected[name] {
+				members = append(members, &runs{name: name, ceiling: ceil})
+			}
+		}
+		if len(selected) > 0 && !selected[g.ceiling] && len(members) == 1 {
+			continue
+		}
+		var gerr error
+	reps:
+		for rep := 0; rep < max(repeat, 1); rep++ {
+			for _, m := range members {
+				select {
+				case <-sigs:
+					return errors.New("interrupted")
+				default:
+				}
+				q := p
+				q.rep = rep
+				q.dir = filepath.Join(p.dir, fmt.Sprintf("%s-%d", m.name, rep))
+				res, rss, err := runWorkload(m.name, q, prof)
+				if err != nil {
+					gerr = fmt.Errorf("workload %s: %w", m.name, err)
+					break reps
+				}
+				m.results = append(m.results, res)
+				m.rss = max(m.rss, rss)
+				fmt.Printf("  %-28s run %d: %9.0f msgs/s  (%.2fs)\n", m.name, rep+1, m.rate(rep), res.Seconds)
+			}
+		}
+		if gerr != nil {
+			if !keepGoing {
+				return gerr
+			}
+			fmt.Fprintln(os.Stderr, "bench:", gerr)
+			failed = append(failed, gerr)
+		}
+		for _, m := range members {
+			if len(m.results) > 0 {
+				all = append(all, m)
+			}
+		}
+	}
+	var rows []workload
+	for _, r := range all {
+		rows = append(rows, r.row())
+	}
+
+	// The JSON's workloads are the library's; ceilings are reported beside
+	// them.
+	var lib []workload
+	for _, r := range rows {
+		if !strings.HasPrefix(r.Name, "ceiling-") {
+			lib = append(lib, r)
+		}
+	}
+	if err := printTable(os.Stdout, rows); err != nil {
+		return err
+	}
+	if out != "" {
+		rep := report{
+			Machine:    machine{CPUs: runtime.NumCPU(), OS: runtime.GOOS, Arch: runtime.GOARCH},
+			Params:     jsonParams{N: p.n, Keys: p.keys, Partitions: p.partitions, ValueSize: p.valueSize},
+			Workloads:  lib,
+			Broker:     brokerDesc,
+			StartedAt:  started.UTC(),
+			DurationS:  time.Since(started).Seconds(),
+			GoVersion:  runtime.Version(),
+			Collection: "ceilings: " + ceilingsText(rows),
+		}
+		data, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(out, append(data, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return errors.Join(failed...)
+}
+
+func ceilingsText(rows []workload) string {
+	var parts []string
+	for _, r := range rows {
+		if strings.HasPrefix(r.Name, "ceiling-") {
+			parts = append(parts, fmt.Sprintf("%s=%.0f msgs/s", r.Name, r.MsgsPerSec))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func printTable(w io.Writer, rows []workload) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	if _, err := fmt.Fprintln(tw, "\nworkload\tmsgs/s\tceiling msgs/s\tratio\tpeak RSS MB\tfirst msg ms\t"); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		ceil, ratio := "", ""
+		if r.Ceiling != "" {
+			ceil = fmt.Sprintf("%.0f", r.CeilingMsgsPerSec)
+			ratio = fmt.Sprintf("%.0f %%", 100*r.Ratio)
+		}
+		if _, err := fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.0f\t%.0f\t\n", r.Name, r.MsgsPerSec, ceil, ratio,
+			float64(r.PeakRSSBytes)/(1<<20), r.FirstMessageMs); err != nil {
+			return err
+		}
+	}
+	return tw.Flush()
+}
+
+// runWorkload re-executes this binary for one workload and returns its
+// result and peak RSS.
+func runWorkload(name string, p params, prof profiles) (result, int64, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return result{}, 0, err
+	}
+	args := []string{
+		"-child", name,
+		"-n", fmt.Sprint(p.n), "-keys", fmt.Sprint(p.keys),
+		"-partitions", fmt.Sprint(p.partitions), "-value-size", fmt.Sprint(p.valueSize),
+		"-brokers", strings.Join(p.brokers, ","), "-dir", p.dir, "-run", p.run, "-rep", fmt.Sprint(p.rep),
+	}
+	if prof.cpu != "" {
+		args = append(args, "-cpuprofile", prof.cpu)
+	}
+	if prof.mem != "" {
+		args = append(args, "-memprofile", prof.mem)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Stderr = os.Stderr
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Run(); err != nil {
+		return result{}, 0, fmt.Errorf("child: %w", err)
+	}
+	rss := maxRSSBytes(cmd.ProcessState.SysUsage())
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var res result
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		return result{}, 0, fmt.Errorf("child output %q: %w", stdout.String(), err)
+	}
+	return res, rss, nil
+}
+
+// startBroker starts `bench -serve-broker` and reads its addresses.
+func startBroker(p params) ([]string, func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(exe, "-serve-broker", "-partitions", fmt.Sprint(p.partitions))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	stop := func() {
+		_ = stdin.Close() // the broker exits when its stdin closes
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("embedded broker did not start: %w", err)
+	}
+	addrs, ok := strings.CutPrefix(strings.TrimSpace(line), "BROKERS ")
+	if !ok {
+		stop()
+		return nil, nil, fmt.Errorf("embedded broker printed %q", line)
+	}
+	return strings.Split(addrs, ","), stop, nil
+}
+
+// createTopics creates the input and ceiling topics with the configured
+// partitions; table topics are created by the processors.
+func createTopics(p params, repeat int) error {
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_0_0_0
+	admin, err := sarama.NewClusterAdmin(p.brokers, cfg)
+	if err != nil {
+		return fmt.Errorf("connecting to %v: %w", p.brokers, err)
+	}
+	defer func() { _ = admin.Close() }()
+	topics := []string{p.input(), p.ceilingProduce(), p.ceilingOutput()}
+	for i := 1; i < repeat; i++ {
+		q := p
+		q.rep = i
+		topics = append(topics, q.emitTopic())
+	}
+	for _, t := range topics {
+		err := admin.CreateTopic(t, &sarama.TopicDetail{NumPartitions: int32(p.partitions), ReplicationFactor: 1}, false)
+		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			return fmt.Errorf("creating %s: %w", t, err)
+		}
+	}
+	return nil
+}

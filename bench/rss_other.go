@@ -1,0 +1,6 @@
+//go:build !linux
+
+package main
+
+// maxRSSBytes is not implemented off Linux: peak RSS is reported as 0.
+func maxRSSBytes(any) int64 { return 0 }

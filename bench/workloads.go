@@ -1,0 +1,609 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/e3793d55/goka"
+	"github.com/e3793d55/goka/codec"
+	"github.com/e3793d55/goka/kafkatest"
+	"github.com/e3793d55/goka/storage"
+)
+
+// Topic and group names of a run.
+func (p params) input() string          { return p.run + "-input" }
+func (p params) ceilingProduce() string { return p.run + "-ceiling-produce" }
+func (p params) ceilingOutput() string  { return p.run + "-ceiling-output" }
+func (p params) group(kind string) string {
+	return p.run + "-count-" + kind
+}
+
+// emitTopic is the input for the first emit run, a topic of its own for
+// the repetitions.
+func (p params) emitTopic() string {
+	if p.rep == 0 {
+		return p.input()
+	}
+	return fmt.Sprintf("%s-r%d", p.input(), p.rep)
+}
+
+// processGroup is the group of a processing run; repetitions use groups of
+// their own, so that they read the input from the start again.
+func (p params) processGroup(kind string) string {
+	if p.rep == 0 {
+		return p.group(kind)
+	}
+	return fmt.Sprintf("%s-r%d", p.group(kind), p.rep)
+}
+func (p params) key(i int) string { return "key-" + strconv.Itoa(i%p.keys) }
+
+// workloadTimeout bounds every workload, so that a bug shows as an error
+// rather than a hung benchmark.
+const workloadTimeout = 30 * time.Minute
+
+// clock measures a workload: from start (or the first message) to the end.
+type clock struct {
+	start time.Time
+	first atomic.Int64 // unix nanos of the first message
+}
+
+func newClock() *clock { return &clock{start: time.Now()} }
+
+// tick records the first message.
+func (c *clock) tick() {
+	if c.first.Load() == 0 {
+		c.first.CompareAndSwap(0, time.Now().UnixNano())
+	}
+}
+
+func (c *clock) firstMs() float64 {
+	f := c.first.Load()
+	if f == 0 {
+		return 0
+	}
+	return float64(f-c.start.UnixNano()) / 1e6
+}
+
+// since returns the seconds from the first message (or the start, if
+// fromStart) to now.
+func (c *clock) since(fromStart bool) float64 {
+	from := c.start
+	if f := c.first.Load(); f != 0 && !fromStart {
+		from = time.Unix(0, f)
+	}
+	return time.Since(from).Seconds()
+}
+
+func config() *sarama.Config {
+	cfg := goka.DefaultConfig()
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	cfg.ClientID = "goka-bench"
+	return cfg
+}
+
+func topicManager() goka.TopicManagerBuilder {
+	tmc := goka.NewTopicManagerConfig()
+	tmc.Table.Replication = 1
+	tmc.Stream.Replication = 1
+	return goka.TopicManagerBuilderWithConfig(config(), tmc)
+}
+
+// heapProfile is called by a workload when its measurement ends.
+var heapProfile = func() {}
+
+func runChild(name string, p params, cpuprof, memprof string) error {
+	if memprof != "" {
+		heapProfile = func() {
+			f, err := os.Create(memprof + "." + name)
+			if err != nil {
+				return
+			}
+			defer func() { _ = f.Close() }()
+			_ = pprof.Lookup("heap").WriteTo(f, 0)
+		}
+	}
+	if cpuprof != "" {
+		f, err := os.Create(cpuprof + "." + name)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = f.Close() }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), workloadTimeout)
+	defer cancel()
+	var (
+		res result
+		err error
+	)
+	switch name {
+	case "ceiling-produce":
+		res, err = ceilingProduce(p)
+	case "emit":
+		res, err = emit(p, p.emitTopic())
+	case "ceiling-consume-produce":
+		res, err = ceilingConsumeProduce(ctx, p)
+	case "process-leveldb":
+		res, err = process(ctx, p, "leveldb", storage.DefaultBuilder(p.dir))
+	case "process-memory":
+		res, err = process(ctx, p, "memory", storage.MemoryBuilder())
+	case "ceiling-consume":
+		res, err = ceilingConsume(ctx, p, string(goka.GroupTable(goka.Group(p.group("leveldb")))))
+	case "view-recovery-leveldb":
+		res, err = viewRecovery(ctx, p)
+	case "processor-recovery-leveldb":
+		res, err = processorRecovery(ctx, p)
+	default:
+		return fmt.Errorf("unknown workload %q", name)
+	}
+	if err != nil {
+		return err
+	}
+	res.Name = name
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// ---------------------------------------------------------------------------
+// Raw Sarama ceilings
+
+func newProducer(p params) (sarama.AsyncProducer, error) {
+	cfg := config()
+	cfg.Producer.Partitioner = sarama.NewCustomHashPartitioner(goka.DefaultHasher())
+	return sarama.NewAsyncProducer(p.brokers, cfg)
+}
+
+// acks counts a producer's results until want successes arrived.
+func acks(prod sarama.AsyncProducer, want int, c *clock) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		ok := 0
+		for ok < want {
+			select {
+			case <-prod.Successes():
+				c.tick()
+				ok++
+			case err := <-prod.Errors():
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	return done
+}
+
+func ceilingProduce(p params) (result, error) {
+	prod, err := newProducer(p)
+	if err != nil {
+		return result{}, err
+	}
+	defer func() { _ = prod.Close() }()
+	value := make([]byte, p.valueSize)
+	c := newClock()
+	done := acks(prod, p.n, c)
+	for i := 0; i < p.n; i++ {
+		prod.Input() <- &sarama.ProducerMessage{Topic: p.ceilingProduce(), Key: sarama.StringEncoder(p.key(i)), Value: sarama.ByteEncoder(value)}
+	}
+	if err := <-done; err != nil {
+		return result{}, err
+	}
+	return result{Messages: p.n, Seconds: c.since(true), FirstMessageMs: c.firstMs()}, nil
+}
+
+// consumeAll reads every partition of topic from the oldest offset to the
+// current end and calls fn for each message, concurrently per partition. It
+// returns the number of messages and the time the last one arrived: closing
+// a partition consumer waits for the broker consumer's current fetch (up to
+// Consumer.MaxWaitTime), which is not reading time.
+func consumeAll(ctx context.Context, p params, topic string, fn func(*sarama.ConsumerMessage)) (int, time.Time, error) {
+	client, err := sarama.NewClient(p.brokers, config())
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	defer func() { _ = client.Close() }()
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	defer func() { _ = consumer.Close() }()
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	var (
+		wg    sync.WaitGroup
+		total atomic.Int64
+		last  atomic.Int64 // unix nanos
+		errs  = make(chan error, len(parts))
+	)
+	// Offsets first, so that the clock, started by the first message, does
+	// not include the set-up of the other partitions.
+	oldest := make([]int64, len(parts))
+	newest := make([]int64, len(parts))
+	for i, part := range parts {
+		if newest[i], err = client.GetOffset(topic, part, sarama.OffsetNewest); err != nil {
+			return 0, time.Time{}, err
+		}
+		if oldest[i], err = client.GetOffset(topic, part, sarama.OffsetOldest); err != nil {
+			return 0, time.Time{}, err
+		}
+	}
+	// One goroutine per partition from the start: ConsumePartition asks the
+	// broker for offsets, and doing that in turn would count the set-up of
+	// the last partitions in the time of the first.
+	for i, part := range parts {
+		hwm := newest[i]
+		if hwm <= oldest[i] {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pc, err := consumer.ConsumePartition(topic, part, oldest[i])
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer func() { _ = pc.Close() }()
+			for {
+				select {
+				case m := <-pc.Messages():
+					fn(m)
+					total.Add(1)
+					if m.Offset >= hwm-1 {
+						now := time.Now().UnixNano()
+						for {
+							l := last.Load()
+							if now <= l || last.CompareAndSwap(l, now) {
+								break
+							}
+						}
+						return
+					}
+				case err := <-pc.Errors():
+					errs <- err
+					return
+				case <-ctx.Done():
+					errs <- ctx.Err()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return int(total.Load()), time.Unix(0, last.Load()), errors.Join(collect(errs)...)
+}
+
+func collect(errs <-chan error) []error {
+	var out []error
+	for err := range errs {
+		out = append(out, err)
+	}
+	return out
+}
+
+func ceilingConsumeProduce(ctx context.Context, p params) (result, error) {
+	prod, err := newProducer(p)
+	if err != nil {
+		return result{}, err
+	}
+	defer func() { _ = prod.Close() }()
+	c := newClock()
+	done := acks(prod, p.n, c)
+	value := make([]byte, 8)
+	n, _, err := consumeAll(ctx, p, p.input(), func(m *sarama.ConsumerMessage) {
+		c.tick()
+		prod.Input() <- &sarama.ProducerMessage{Topic: p.ceilingOutput(), Key: sarama.ByteEncoder(m.Key), Value: sarama.ByteEncoder(value)}
+	})
+	if err != nil {
+		return result{}, err
+	}
+	if n != p.n {
+		return result{}, fmt.Errorf("consumed %d messages, want %d", n, p.n)
+	}
+	if err := <-done; err != nil {
+		return result{}, err
+	}
+	return result{Messages: p.n, Seconds: c.since(false), FirstMessageMs: c.firstMs()}, nil
+}
+
+func ceilingConsume(ctx context.Context, p params, topic string) (result, error) {
+	c := newClock()
+	n, last, err := consumeAll(ctx, p, topic, func(*sarama.ConsumerMessage) { c.tick() })
+	if err != nil {
+		return result{}, err
+	}
+	return result{Messages: n, Seconds: last.Sub(time.Unix(0, c.first.Load())).Seconds(), FirstMessageMs: c.firstMs()}, nil
+}
+
+// ---------------------------------------------------------------------------
+// Library workloads
+
+func emit(p params, topic string) (result, error) {
+	em, err := goka.NewEmitter(p.brokers, goka.Stream(topic), new(codec.Bytes),
+		goka.WithEmitterProducerBuilder(goka.ProducerBuilderWithConfig(config())))
+	if err != nil {
+		return result{}, err
+	}
+	value := make([]byte, p.valueSize)
+	var failed atomic.Pointer[error]
+	check := func(err error) {
+		if err != nil {
+			failed.CompareAndSwap(nil, &err)
+		}
+	}
+	c := newClock()
+	for i := 0; i < p.n; i++ {
+		prom, err := em.Emit(p.key(i), value)
+		if err != nil {
+			_ = em.Finish()
+			return result{}, err
+		}
+		if i == 0 {
+			prom.Then(func(error) { c.tick() })
+		}
+		prom.Then(check)
+	}
+	if err := em.Finish(); err != nil {
+		return result{}, err
+	}
+	if e := failed.Load(); e != nil {
+		return result{}, *e
+	}
+	return result{Messages: p.n, Seconds: c.since(true), FirstMessageMs: c.firstMs()}, nil
+}
+
+// counter is the processor of the processing workloads: it counts the
+// messages per key.
+func counter(group string, p params, c *clock) *goka.GroupGraph {
+	return goka.DefineGroup(goka.Group(group),
+		goka.Input(goka.Stream(p.input()), new(codec.Bytes), func(ctx goka.Context, _ interface{}) {
+			c.tick()
+			var n int64
+			if v := ctx.Value(); v != nil {
+				n = v.(int64)
+			}
+			ctx.SetValue(n + 1)
+		}),
+		goka.Persist(new(codec.Int64)),
+	)
+}
+
+// waitEndOffsets polls the sum of the end offsets of topic until it reaches
+// want.
+func waitEndOffsets(ctx context.Context, p params, topic string, want int64, runErr <-chan error) error {
+	client, err := sarama.NewClient(p.brokers, config())
+	if err != nil {
+		return err
+	}
+	defer func() { _ = client.Close() }()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-runErr:
+			return fmt.Errorf("processor stopped: %w", err)
+		case <-tick.C:
+		}
+		parts, err := client.Partitions(topic)
+		if err != nil {
+			continue // not created yet
+		}
+		var sum int64
+		for _, part := range parts {
+			off, err := client.GetOffset(topic, part, sarama.OffsetNewest)
+			if err != nil {
+				sum = -1
+				break
+			}
+			sum += off
+		}
+		if sum >= want {
+			return nil
+		}
+	}
+}
+
+func procOptions(sb storage.Builder, extra ...goka.ProcessorOption) []goka.ProcessorOption {
+	return append([]goka.ProcessorOption{
+		goka.WithStorageBuilder(sb),
+		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(config())),
+		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(config())),
+		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(config())),
+		goka.WithTopicManagerBuilder(topicManager()),
+	}, extra...)
+}
+
+// runProcessor runs proc; stop cancels it and returns Run's error.
+func runProcessor(proc *goka.Processor) (stop func() error, runErr <-chan error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- proc.Run(ctx) }()
+	return func() error {
+		cancel()
+		return <-errc
+	}, errc
+}
+
+func process(ctx context.Context, p params, kind string, sb storage.Builder) (result, error) {
+	c := newClock()
+	group := p.processGroup(kind)
+	proc, err := goka.NewProcessor(p.brokers, counter(group, p, c), procOptions(sb)...)
+	if err != nil {
+		return result{}, err
+	}
+	c.start = time.Now()
+	stop, runErr := runProcessor(proc)
+	table := string(goka.GroupTable(goka.Group(group)))
+	if err := waitEndOffsets(ctx, p, table, int64(p.n), runErr); err != nil {
+		_ = stop()
+		return result{}, err
+	}
+	res := result{Messages: p.n, Seconds: c.since(false), FirstMessageMs: c.firstMs()}
+	heapProfile()
+	// Check the result: the counts add up to the input.
+	sum, err := sumCounts(p, proc.Get)
+	if err != nil {
+		return result{}, errors.Join(err, stop())
+	}
+	if err := stop(); err != nil {
+		return result{}, err
+	}
+	if sum != int64(p.n) {
+		return result{}, fmt.Errorf("counts add up to %d, want %d", sum, p.n)
+	}
+	return res, nil
+}
+
+func sumCounts(p params, get func(string) (interface{}, error)) (int64, error) {
+	var sum int64
+	for k := 0; k < p.keys && k < p.n; k++ {
+		v, err := get(p.key(k))
+		if err != nil {
+			return 0, err
+		}
+		if v != nil {
+			sum += v.(int64)
+		}
+	}
+	return sum, nil
+}
+
+// recordCounter counts records per partition: one shared atomic counter
+// would be contended by the partitions' goroutines and slow the very
+// recovery it measures.
+type recordCounter struct {
+	parts [maxPartitions]struct {
+		n int64
+		_ [56]byte // own cache line
+	}
+}
+
+const maxPartitions = 1024
+
+func (r *recordCounter) add(part int32) { r.parts[part%maxPartitions].n++ }
+
+// total is read after the recovery finished (Recovered happens after the
+// records were applied).
+func (r *recordCounter) total() int {
+	var n int64
+	for i := range r.parts {
+		n += atomic.LoadInt64(&r.parts[i].n)
+	}
+	return int(n)
+}
+
+// firstUpdate wraps DefaultUpdate to time the first applied record and
+// count the records.
+func firstUpdate(c *clock, records *recordCounter) goka.UpdateCallback {
+	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
+		c.tick()
+		records.add(ctx.Partition())
+		return goka.DefaultUpdate(ctx, s, key, value)
+	}
+}
+
+func viewRecovery(ctx context.Context, p params) (result, error) {
+	c := newClock()
+	var records recordCounter
+	view, err := goka.NewView(p.brokers, goka.GroupTable(goka.Group(p.group("leveldb"))), new(codec.Int64),
+		goka.WithViewStorageBuilder(storage.DefaultBuilder(p.dir)),
+		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(config())),
+		goka.WithViewTopicManagerBuilder(topicManager()),
+		goka.WithViewCallback(firstUpdate(c, &records)),
+	)
+	if err != nil {
+		return result{}, err
+	}
+	c.start = time.Now()
+	runCtx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- view.Run(runCtx) }()
+	stop := func() error { cancel(); return <-errc }
+	if err := waitRecovered(ctx, view.Recovered, errc); err != nil {
+		return result{}, errors.Join(err, stop())
+	}
+	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs()}
+	heapProfile()
+	sum, err := sumCounts(p, view.Get)
+	if err := errors.Join(err, stop()); err != nil {
+		return result{}, err
+	}
+	if sum != int64(p.n) {
+		return result{}, fmt.Errorf("view counts add up to %d, want %d", sum, p.n)
+	}
+	return res, nil
+}
+
+func processorRecovery(ctx context.Context, p params) (result, error) {
+	c := newClock()
+	var records recordCounter
+	proc, err := goka.NewProcessor(p.brokers, counter(p.group("leveldb"), p, c),
+		procOptions(storage.DefaultBuilder(p.dir), goka.WithUpdateCallback(firstUpdate(c, &records)))...)
+	if err != nil {
+		return result{}, err
+	}
+	c.start = time.Now()
+	stop, runErr := runProcessor(proc)
+	if err := waitRecovered(ctx, proc.Recovered, runErr); err != nil {
+		return result{}, errors.Join(err, stop())
+	}
+	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs()}
+	heapProfile()
+	sum, err := sumCounts(p, proc.Get)
+	if err := errors.Join(err, stop()); err != nil {
+		return result{}, err
+	}
+	if sum != int64(p.n) {
+		return result{}, fmt.Errorf("recovered counts add up to %d, want %d", sum, p.n)
+	}
+	return res, nil
+}
+
+func waitRecovered(ctx context.Context, recovered func() bool, runErr <-chan error) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !recovered() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-runErr:
+			return fmt.Errorf("stopped before recovery: %w", err)
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------
+// Embedded broker
+
+// serveBroker runs the embedded broker until stdin closes.
+func serveBroker(p params) error {
+	cluster, err := kafkatest.New(kafkatest.Partitions(p.partitions))
+	if err != nil {
+		return err
+	}
+	defer cluster.Close()
+	fmt.Printf("BROKERS %s\n", strings.Join(cluster.Brokers(), ","))
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
