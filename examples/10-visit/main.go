@@ -78,7 +78,11 @@ func run(messages int, keepRunning bool) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx) }()
+	go func() {
+		err := p.Run(runCtx)
+		cancel() // a failed processor ends the waiting below
+		done <- err
+	}()
 	stopProcessor := func(err error) error {
 		cancel()
 		if runErr := <-done; runErr != nil {
@@ -89,7 +93,7 @@ func run(messages int, keepRunning bool) error {
 
 	// Against a broker of an earlier run the table has values already:
 	// wait until the processor has recovered them and count on.
-	if err := p.WaitForReadyContext(ctx); err != nil {
+	if err := p.WaitForReadyContext(runCtx); err != nil {
 		return stopProcessor(nil)
 	}
 	before := total(p)
@@ -106,12 +110,12 @@ func run(messages int, keepRunning bool) error {
 	if err := e.Finish(); err != nil {
 		return stopProcessor(err)
 	}
-	if err := exampleenv.WaitFor(ctx, "the counts", func() bool { return total(p) == before+int64(messages) }); err != nil {
+	if err := exampleenv.WaitFor(runCtx, "the counts", func() bool { return total(p) == before+int64(messages) }); err != nil {
 		return stopProcessor(err)
 	}
 	fmt.Println("before:", values(p))
 
-	visited, err := p.VisitAllWithStats(ctx, "reset", int64(0))
+	visited, err := p.VisitAllWithStats(runCtx, "reset", int64(0))
 	if err != nil {
 		return stopProcessor(fmt.Errorf("visiting: %w", err))
 	}
@@ -120,7 +124,7 @@ func run(messages int, keepRunning bool) error {
 
 	if keepRunning {
 		fmt.Println("running; press Ctrl-C to stop")
-		<-ctx.Done()
+		<-runCtx.Done()
 	}
 	return stopProcessor(nil)
 }

@@ -106,12 +106,12 @@ func run(namespace string, messages int, keepRunning bool) error {
 	if err != nil {
 		return err
 	}
-	err = runUntil(ctx, p, func() error {
+	err = runUntil(ctx, p, func(runCtx context.Context) error {
 		before := total(p)
 		if err := emit(brokers, messages); err != nil {
 			return err
 		}
-		if err := exampleenv.WaitFor(ctx, "the counts", func() bool { return total(p) == before+int64(messages) }); err != nil {
+		if err := exampleenv.WaitFor(runCtx, "the counts", func() bool { return total(p) == before+int64(messages) }); err != nil {
 			return err
 		}
 		fmt.Printf("counts in Redis (hashes %s:%s:0…%d): %s\n", namespace, goka.GroupTable(group), partitions-1, counts(p))
@@ -126,25 +126,29 @@ func run(namespace string, messages int, keepRunning bool) error {
 	if err != nil {
 		return err
 	}
-	return runUntil(ctx, p, func() error {
+	return runUntil(ctx, p, func(runCtx context.Context) error {
 		fmt.Printf("after a restart: %s\n", counts(p))
 		if keepRunning {
 			fmt.Println("running; press Ctrl-C to stop")
-			<-ctx.Done()
+			<-runCtx.Done()
 		}
 		return nil
 	})
 }
 
 // runUntil runs p, calls f once p is ready, then stops p.
-func runUntil(ctx context.Context, p *goka.Processor, f func() error) error {
+func runUntil(ctx context.Context, p *goka.Processor, f func(runCtx context.Context) error) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx) }()
+	go func() {
+		err := p.Run(runCtx)
+		cancel() // a failed processor ends f's waiting
+		done <- err
+	}()
 	err := p.WaitForReadyContext(runCtx)
 	if err == nil {
-		err = f()
+		err = f(runCtx)
 	}
 	cancel()
 	if runErr := <-done; runErr != nil {
