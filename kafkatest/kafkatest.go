@@ -10,6 +10,29 @@
 //	defer cluster.Close()
 //	p, err := goka.NewProcessor(cluster.Brokers(), graph)
 //
+// Start is the short form for tests that need only the addresses:
+//
+//	brokers, stop, err := kafkatest.Start(kafkatest.Topic("input", 4))
+//	if err != nil { ... }
+//	defer stop()
+//
+// # Options
+//
+// NumBrokers, Partitions (of topics created without a count), Port (a fixed
+// port instead of a free one), DataDir (keep the data on disk, so that a
+// cluster started again on the directory finds it), Topic (create topics at
+// start) and AutoCreateTopics (create topics that clients ask for, as
+// Kafka's auto.create.topics.enable does; off by default).
+//
+// # Goka against a test broker
+//
+// Goka's defaults suit production clusters, not a fresh test broker: a new
+// consumer group starts at the newest offset, so set
+// Consumer.Offsets.Initial to sarama.OffsetOldest (goka.ReplaceGlobalConfig)
+// when a test emits before the processor joins; and topics are created with
+// replication 2, so set TopicManagerConfig.Table.Replication and
+// .Stream.Replication to 1 for a one-broker cluster.
+//
 // # What it is
 //
 // The broker is kfake from github.com/twmb/franz-go: consumer groups,
