@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -52,6 +53,11 @@ func TestService(t *testing.T) {
 		require.NoError(t, emitter.Finish())
 	})
 
+	select {
+	case <-view.WaitRunning():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the view does not run")
+	}
 	srv := httptest.NewServer(service.Handler(emitter, view))
 	defer srv.Close()
 	do := func(method, path, body string) (int, string) {
