@@ -79,7 +79,11 @@ func (t *partitionTable) open() error {
 	if err := st.Open(); err != nil {
 		return fmt.Errorf("opening storage of %s/%d: %w", t.topic, t.partition, err)
 	}
+	// Processor.Get and View.Get read t.st from other goroutines under
+	// stMu: publish it under the lock too.
+	t.stMu.Lock()
 	t.st = st
+	t.stMu.Unlock()
 	return nil
 }
 
