@@ -207,20 +207,20 @@ func demo(ctx context.Context, brokers []string, base string, cnt, enr *goka.Pro
 	if err := e.Finish(); err != nil {
 		return err
 	}
-	// Wait for the enricher too, so that its stats count every click.
-	var inputs uint
+	// Wait for the enricher too, so that its stats count every click. (An
+	// input is counted when its callback starts, an output when emitted.)
 	if err := exampleenv.WaitFor(ctx, "the clicks to be processed", func() bool {
 		var ps goka.ProcessorStats
 		if err := getJSON(base+"/stats/processor/enricher", &ps); err != nil {
 			return false
 		}
-		inputs = 0
+		var out uint
 		for _, p := range ps.Group {
-			if in := p.Input[string(clicks)]; in != nil {
-				inputs += in.Count
+			if o := p.Output[string(enriched)]; o != nil {
+				out += o.Count
 			}
 		}
-		return inputs >= uint(messages) && total(view) >= int64(messages)
+		return out >= uint(messages) && total(view) >= int64(messages)
 	}); err != nil {
 		return err
 	}
