@@ -156,8 +156,8 @@ func wantIDs(key, n int) string {
 // waitForIDs waits until p's table has ids 0..n-1.
 func waitForIDs(t *testing.T, p *goka.Processor, r *running, n int) {
 	t.Helper()
-	// Get before the partitions are open races with their opening in the
-	// root package (partitionTable.open sets the storage without its lock).
+	// Get while Run is still preparing races in the root package
+	// (Processor.run sets numPartitions without p.mu); wait until ready.
 	require.NoError(t, waitReady(p, r))
 	deadline := time.Now().Add(60 * time.Second)
 	for {
