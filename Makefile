@@ -54,12 +54,13 @@ kafka-cluster-down:
 
 # System tests on a real Kafka: against KAFKA_BROKERS when set, otherwise
 # against the single broker and the 3-node cluster of scripts/kafka.sh,
-# started here and stopped afterwards whatever the outcome.
+# started here and stopped afterwards whatever the outcome. Verbose: each
+# test logs a RESULT line (messages in/out, duplicates, recovery time).
 systemtest:
 	@if [ -n "$$KAFKA_BROKERS" ]; then \
-		$(GO) test -p 1 -count=1 -timeout 40m ./systemtest/...; \
+		$(GO) test -v -p 1 -count=1 -timeout 40m ./systemtest/...; \
 	else \
 		trap 'bash scripts/kafka.sh down; bash scripts/kafka.sh down-cluster' EXIT; \
 		bash scripts/kafka.sh up && bash scripts/kafka.sh up-cluster && \
-		GOKA_SYSTEMTEST=1 $(GO) test -p 1 -count=1 -timeout 40m ./systemtest/...; \
+		GOKA_SYSTEMTEST=1 $(GO) test -v -p 1 -count=1 -timeout 40m ./systemtest/...; \
 	fi
