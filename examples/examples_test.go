@@ -67,7 +67,11 @@ func needBinaries(t *testing.T) {
 		}
 		bin = dir
 		start := time.Now()
-		out, err := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "./...", "../cmd/devbroker").CombinedOutput()
+		args := []string{"build", "-o", dir + string(filepath.Separator)}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, "./...", "../cmd/devbroker")...).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
@@ -223,6 +227,8 @@ func (p *process) waitLine(t *testing.T, prefix string) string {
 // stop sends sig and expects a clean exit within 30 seconds.
 func (p *process) stop(t *testing.T, sig os.Signal) {
 	t.Helper()
+	start := time.Now()
+	defer func() { t.Logf("%s stopped by %v in %v", filepath.Base(p.cmd.Path), sig, time.Since(start).Round(time.Millisecond)) }()
 	require.NoError(t, p.cmd.Process.Signal(sig))
 	go func() {
 		for range p.lines {
