@@ -228,7 +228,9 @@ func (p *process) waitLine(t *testing.T, prefix string) string {
 func (p *process) stop(t *testing.T, sig os.Signal) {
 	t.Helper()
 	start := time.Now()
-	defer func() { t.Logf("%s stopped by %v in %v", filepath.Base(p.cmd.Path), sig, time.Since(start).Round(time.Millisecond)) }()
+	defer func() {
+		t.Logf("%s stopped by %v in %v", filepath.Base(p.cmd.Path), sig, time.Since(start).Round(time.Millisecond))
+	}()
 	require.NoError(t, p.cmd.Process.Signal(sig))
 	go func() {
 		for range p.lines {
