@@ -200,6 +200,20 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 			if err := pp.process(ctx, msg); err != nil {
 				return err
 			}
+			// Messages already buffered are taken with non-blocking
+			// receives, much cheaper than this select; the bound keeps
+			// visits, flushes and ctx served.
+			for i := 0; i < drainBatch; i++ {
+				select {
+				case msg = <-pp.input:
+				default:
+					i = drainBatch
+					continue
+				}
+				if err := pp.process(ctx, msg); err != nil {
+					return err
+				}
+			}
 		case v := <-pp.visits:
 			pp.visit(ctx, v)
 		case <-flush.C:
@@ -269,17 +283,17 @@ func (pp *partitionProcessor) process(ctx context.Context, msg *sarama.ConsumerM
 		}
 	}
 
+	topic, offset, key := msg.Topic, msg.Offset, string(msg.Key)
 	cctx := &cbContext{
 		pp:         pp,
 		ctx:        ctx,
 		topic:      Stream(msg.Topic),
-		key:        string(msg.Key),
+		key:        key,
 		partition:  msg.Partition,
 		offset:     msg.Offset,
 		timestamp:  msg.Timestamp,
 		rawHeaders: msg.Headers,
 	}
-	topic, offset, key := msg.Topic, msg.Offset, string(msg.Key)
 	tracker.Add(offset)
 	cctx.done = func(err error) {
 		if err != nil {

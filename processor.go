@@ -527,19 +527,34 @@ func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim s
 	case <-session.Context().Done():
 		return nil
 	}
+	var (
+		msg *sarama.ConsumerMessage
+		ok  bool
+	)
 	for {
+		// Non-blocking attempts first: when messages flow, they succeed
+		// and cost far less than the full selects.
 		select {
-		case msg, ok := <-claim.Messages():
-			if !ok {
-				return nil
-			}
+		case msg, ok = <-claim.Messages():
+		default:
 			select {
-			case pp.input <- msg:
-			case <-pp.stopped:
-				return nil
+			case msg, ok = <-claim.Messages():
 			case <-session.Context().Done():
 				return nil
 			}
+		}
+		if !ok {
+			return nil
+		}
+		select {
+		case pp.input <- msg:
+			continue
+		default:
+		}
+		select {
+		case pp.input <- msg:
+		case <-pp.stopped:
+			return nil
 		case <-session.Context().Done():
 			return nil
 		}
