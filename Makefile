@@ -4,7 +4,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 GOLANGCI_VERSION ?= v2.15.0
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build test race short lint tools fuzz bench systemtest kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
+.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
 
 all: build test lint
 
@@ -64,3 +64,15 @@ systemtest:
 		bash scripts/kafka.sh up && bash scripts/kafka.sh up-cluster && \
 		GOKA_SYSTEMTEST=1 $(GO) test -v -p 1 -count=1 -timeout 40m ./systemtest/...; \
 	fi
+
+# Benchmarks are not tests: `make test` does not run them. `bench` runs the
+# workloads of bench/ (embedded broker unless KAFKA_BROKERS is set) and the
+# Go micro-benchmarks; `bench-smoke` is CI's tiny run that keeps the
+# harness from rotting.
+BENCH_FLAGS ?= -n 1000000 -keys 10000 -partitions 10 -out bench-results.json
+bench:
+	$(GO) run ./bench $(BENCH_FLAGS)
+	$(GO) test -run '^$$' -bench . -benchmem ./codec/ ./storage/ .
+
+bench-smoke:
+	$(GO) run ./bench -n 20000 -keys 500 -repeat 1 -out $${TMPDIR:-/tmp}/goka-bench-smoke.json
