@@ -32,7 +32,7 @@ func main() {
 	log.SetPrefix("devbroker: ")
 	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
+			return // -h: the usage is printed
 		}
 		log.Fatal(err)
 	}
