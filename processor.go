@@ -266,9 +266,14 @@ func (p *Processor) run(ctx context.Context) (rerr error) {
 	cleanups = append(cleanups, tmgr.Close)
 	p.tmgr = tmgr
 
-	if p.numPartitions, err = p.prepareTopics(); err != nil {
+	n, err := p.prepareTopics()
+	if err != nil {
 		return err
 	}
+	// Get reads the partition count from other goroutines under mu.
+	p.mu.Lock()
+	p.numPartitions = n
+	p.mu.Unlock()
 
 	producer, err := p.opts.builders.producer(p.brokers, p.opts.clientID, p.opts.hasher)
 	if err != nil {
