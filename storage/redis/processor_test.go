@@ -156,8 +156,7 @@ func wantIDs(key, n int) string {
 // waitForIDs waits until p's table has ids 0..n-1.
 func waitForIDs(t *testing.T, p *goka.Processor, r *running, n int) {
 	t.Helper()
-	// Get while Run is still preparing races in the root package
-	// (Processor.run sets numPartitions without p.mu); wait until ready.
+	// Get fails until the partitions are open and recovered.
 	require.NoError(t, waitReady(p, r))
 	deadline := time.Now().Add(60 * time.Second)
 	for {
