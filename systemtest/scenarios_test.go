@@ -161,6 +161,20 @@ func TestB_Scale1To3To1(t *testing.T) {
 // c. The broker restarts under load; processors, views and emitters resume
 // without being restarted.
 func TestC_BrokerRestart(t *testing.T) {
+	testBrokerFault(t, "c broker restart (SIGTERM, start)", kafkaenv.Restart)
+}
+
+// c'. The same with the broker killed with SIGKILL and started again.
+func TestC_BrokerKill9(t *testing.T) {
+	testBrokerFault(t, "c broker kill -9 and start", func() error {
+		if err := kafkaenv.Kill(kafkaenv.Single); err != nil {
+			return err
+		}
+		return kafkaenv.Start(kafkaenv.Single)
+	})
+}
+
+func testBrokerFault(t *testing.T, name string, fault func() error) {
 	b := brokers(t)
 	managedSingle(t)
 	began := time.Now()
@@ -177,10 +191,10 @@ func TestC_BrokerRestart(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	snap := l.snapshot()
 	t0 := time.Now()
-	if err := kafkaenv.Restart(); err != nil {
+	if err := fault(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("broker restarted (SIGTERM, start) in %v", time.Since(t0).Round(100*time.Millisecond))
+	t.Logf("%s took %v", name, time.Since(t0).Round(100*time.Millisecond))
 	tv.waitCaughtUp(snap, catchUp)
 	recovery := time.Since(t0)
 	<-done
@@ -190,7 +204,7 @@ func TestC_BrokerRestart(t *testing.T) {
 	}
 	checkViewDump(t, viewNode, l.snapshot(), true, time.Minute)
 	viewNode.checkAlive()
-	logResult(t, "c broker restart", r, recovery, began)
+	logResult(t, name, r, recovery, began)
 }
 
 // d. A TCP proxy between every client and the broker cuts all connections
