@@ -114,12 +114,15 @@ func (pp *partitionProcessor) stop() error {
 	return pp.err
 }
 
-func (pp *partitionProcessor) tables() []*partitionTable {
-	out := make([]*partitionTable, 0, len(pp.joins)+1)
-	if pp.table != nil {
-		out = append(out, pp.table)
+func (pp *partitionProcessor) tables() []*partitionTable { return tablesOf(pp.table, pp.joins) }
+
+// tablesOf lists a partition's group table (if any) and joined tables.
+func tablesOf(table *partitionTable, joins map[string]*partitionTable) []*partitionTable {
+	out := make([]*partitionTable, 0, len(joins)+1)
+	if table != nil {
+		out = append(out, table)
 	}
-	for _, j := range pp.joins {
+	for _, j := range joins {
 		out = append(out, j)
 	}
 	return out

@@ -18,16 +18,7 @@ type standbyPartition struct {
 	wg     sync.WaitGroup
 }
 
-func (sb *standbyPartition) tables() []*partitionTable {
-	out := make([]*partitionTable, 0, len(sb.joins)+1)
-	if sb.table != nil {
-		out = append(out, sb.table)
-	}
-	for _, j := range sb.joins {
-		out = append(out, j)
-	}
-	return out
-}
+func (sb *standbyPartition) tables() []*partitionTable { return tablesOf(sb.table, sb.joins) }
 
 // stop stops the goroutines and closes the storages.
 func (sb *standbyPartition) stop() error {
