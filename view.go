@@ -122,6 +122,18 @@ func acquireViewPath(topic string) (string, func()) {
 // Topic returns the table topic of the view.
 func (v *View) Topic() string { return v.topic }
 
+// Partitions returns the partitions of the table topic, in order. It is
+// empty until Run has connected: the constructor does no network I/O.
+func (v *View) Partitions() []int32 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	out := make([]int32, 0, len(v.partitions))
+	for _, p := range v.partitions {
+		out = append(out, p.partition)
+	}
+	return out
+}
+
 // CurrentState returns the state of the view.
 func (v *View) CurrentState() ViewState { return ViewState(v.state.State()) }
 

@@ -25,6 +25,8 @@ func TestViewFollowsAndIterates(t *testing.T) {
 	v, err := goka.NewView(brokers, "v-table", new(codec.String), viewOpts(t, "")...)
 	require.NoError(t, err)
 	require.Equal(t, goka.ViewStateIdle, v.CurrentState())
+	require.Empty(t, v.Partitions(), "no partitions known before Run")
+	require.Equal(t, "v-table", v.Topic())
 	_, err = v.Get(key(0))
 	require.ErrorIs(t, err, goka.ErrNotRunning, "Get before Run")
 
@@ -42,6 +44,7 @@ func TestViewFollowsAndIterates(t *testing.T) {
 	<-v.WaitRunning()
 	require.True(t, v.Recovered())
 	require.Equal(t, goka.ViewStateRunning, v.CurrentState())
+	require.Equal(t, []int32{0, 1, 2, 3, 4}, v.Partitions())
 	val, err := v.Get(key(7))
 	require.NoError(t, err)
 	require.Equal(t, "first", val)
