@@ -118,11 +118,12 @@ type machine struct {
 	Arch string `json:"arch"`
 }
 
-// groups are the workloads in order: each group's ceiling first, then the
-// library workloads measured against it. The repetitions of a group
-// alternate ceiling and library runs, so that both see the same load of a
-// shared machine; the ratio reported is the median of the per-repetition
-// ratios. A group reads what the previous one wrote.
+// groups are the workloads in order: each group's ceiling and the library
+// workloads measured against it. Every library run comes right after a
+// ceiling run of its own, so that both see the same load of a shared
+// machine and the same fill of the broker; the ratio reported is the
+// median of these pairs' ratios. A group reads what the previous one
+// wrote.
 var groups = []struct {
 	ceiling string
 	lib     []string
@@ -137,6 +138,7 @@ type runs struct {
 	name    string
 	ceiling *runs
 	results []result
+	paired  []float64 // rate of the ceiling run just before each result
 	rss     int64
 }
 
@@ -162,8 +164,8 @@ func (r *runs) row() workload {
 		rates = append(rates, r.rate(i))
 		secs = append(secs, res.Seconds)
 		firsts = append(firsts, res.FirstMessageMs)
-		if r.ceiling != nil && i < len(r.ceiling.results) {
-			ratios = append(ratios, r.rate(i)/r.ceiling.rate(i))
+		if r.ceiling != nil && i < len(r.paired) {
+			ratios = append(ratios, r.rate(i)/r.paired[i])
 		}
 	}
 	w := workload{
@@ -176,12 +178,8 @@ func (r *runs) row() workload {
 		Runs:           len(r.results),
 	}
 	if r.ceiling != nil {
-		var crates []float64
-		for i := range r.ceiling.results {
-			crates = append(crates, r.ceiling.rate(i))
-		}
 		w.Ceiling = r.ceiling.name
-		w.CeilingMsgsPerSec = median(crates)
+		w.CeilingMsgsPerSec = median(r.paired)
 		w.Ratio = median(ratios)
 	}
 	return w
@@ -293,25 +291,43 @@ func runParent(p params, out, only string, prof profiles, keepGoing bool, repeat
 			continue
 		}
 		var gerr error
+		// Every library run follows a ceiling run of its own: the broker
+		// slows down as it fills, so a ceiling measured once before all
+		// library runs would favour the first of them.
+		one := func(m *runs, rep int) error {
+			select {
+			case <-sigs:
+				return errors.New("interrupted")
+			default:
+			}
+			q := p
+			q.rep = rep
+			q.dir = filepath.Join(p.dir, fmt.Sprintf("%s-%d-%d", m.name, rep, len(m.results)))
+			res, rss, err := runWorkload(m.name, q, prof)
+			if err != nil {
+				return fmt.Errorf("workload %s: %w", m.name, err)
+			}
+			m.results = append(m.results, res)
+			m.rss = max(m.rss, rss)
+			last := len(m.results) - 1
+			fmt.Printf("  %-28s run %d: %9.0f msgs/s  (%.2fs)\n", m.name, rep+1, m.rate(last), res.Seconds)
+			return nil
+		}
 	reps:
 		for rep := 0; rep < max(repeat, 1); rep++ {
-			for _, m := range members {
-				select {
-				case <-sigs:
-					return errors.New("interrupted")
-				default:
-				}
-				q := p
-				q.rep = rep
-				q.dir = filepath.Join(p.dir, fmt.Sprintf("%s-%d", m.name, rep))
-				res, rss, err := runWorkload(m.name, q, prof)
-				if err != nil {
-					gerr = fmt.Errorf("workload %s: %w", m.name, err)
+			if len(members) == 1 {
+				if gerr = one(ceil, rep); gerr != nil {
 					break reps
 				}
-				m.results = append(m.results, res)
-				m.rss = max(m.rss, rss)
-				fmt.Printf("  %-28s run %d: %9.0f msgs/s  (%.2fs)\n", m.name, rep+1, m.rate(rep), res.Seconds)
+			}
+			for _, m := range members[1:] {
+				if gerr = one(ceil, rep); gerr != nil {
+					break reps
+				}
+				if gerr = one(m, rep); gerr != nil {
+					break reps
+				}
+				m.paired = append(m.paired, ceil.rate(len(ceil.results)-1))
 			}
 		}
 		if gerr != nil {
