@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/e3793d55/goka"
 	"github.com/e3793d55/goka/codec"
+	"github.com/e3793d55/goka/storage"
 )
 
 func TestViewFollowsAndIterates(t *testing.T) {
@@ -225,4 +228,89 @@ func TestEmitterPartitioning(t *testing.T) {
 	for k, p := range want {
 		require.Equal(t, p, got[k], "partition of %q", k)
 	}
+}
+
+// recordingLogger keeps the lines logged.
+type recordingLogger struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *recordingLogger) Print(v ...interface{})   { l.add(fmt.Sprint(v...)) }
+func (l *recordingLogger) Println(v ...interface{}) { l.add(fmt.Sprintln(v...)) }
+func (l *recordingLogger) Printf(format string, v ...interface{}) {
+	l.add(fmt.Sprintf(format, v...))
+}
+
+func (l *recordingLogger) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, s)
+}
+
+func (l *recordingLogger) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
+func (l *recordingLogger) contains(sub string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range l.lines {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// A user waiting on a large table sees recovery move: Stats report the
+// applied offset and the offset recovery runs to, and the logger says
+// where each partition starts and when it is done.
+func TestViewRecoveryProgress(t *testing.T) {
+	brokers := cluster(t, map[string]int{"progress-table": 1})
+	e := emitter(t, brokers, "progress-table", new(codec.String))
+	for i := 0; i < 300; i++ {
+		require.NoError(t, e.EmitSync(key(i), "v"))
+	}
+
+	// The update callback stops at the 101st record until released, so the
+	// test looks at a recovery in the middle.
+	var (
+		applied atomic.Int64
+		reached = make(chan struct{})
+		release = make(chan struct{})
+	)
+	update := func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
+		if applied.Add(1) == 101 {
+			close(reached)
+			<-release
+		}
+		return goka.DefaultUpdate(ctx, s, key, value)
+	}
+	log := &recordingLogger{}
+	v, err := goka.NewView(brokers, "progress-table", new(codec.String),
+		viewOpts(t, "", goka.WithViewCallback(update), goka.WithViewLogger(log))...)
+	require.NoError(t, err)
+	r := run(t, v.Run)
+	<-reached
+
+	st := v.Stats(context.Background()).Partitions[0]
+	require.NotNil(t, st)
+	require.Equal(t, goka.PartitionRecovering, st.Status)
+	require.Equal(t, int64(300), st.Recovery.Hwm, "recovery runs to the high-water mark")
+	require.Equal(t, int64(99), st.Recovery.Offset, "100 records applied, offsets 0-99")
+	require.True(t, log.contains("goka: recovering progress-table/0 from offset"), "start of recovery logged: %q", log.all())
+	require.True(t, log.contains("(300 records)"), "records to do logged: %q", log.all())
+	require.False(t, v.Recovered())
+
+	close(release)
+	<-v.WaitRunning()
+	st = v.Stats(context.Background()).Partitions[0]
+	require.Equal(t, int64(299), st.Recovery.Offset)
+	require.False(t, st.Recovery.RecoveryTime.IsZero(), "recovery time set")
+	eventually(t, 5*time.Second, func() bool { return log.contains("goka: recovered progress-table/0: 300 records") },
+		"end of recovery logged: %q", log.all())
+	require.NoError(t, r.stop(t))
 }
