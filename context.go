@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/e3793d55/goka/internal/commit"
 )
 
 // Context is handed to every callback. It gives access to the message, the
@@ -77,6 +79,9 @@ func WithCtxEmitHeaders(headers Headers) ContextOption {
 }
 
 func applyCtxOptions(opts []ContextOption) ctxOptions {
+	if len(opts) == 0 {
+		return ctxOptions{} // the usual case, without the allocation below
+	}
 	var o ctxOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -103,8 +108,14 @@ type cbContext struct {
 	mu           sync.Mutex
 	pending      int
 	callbackDone bool
+	fired        bool
 	err          error
-	done         func(err error)
+	// done runs once the callback returned and every completion it
+	// started (emits, DeferCommit) finished. For input messages tracker is
+	// set instead, which saves a closure per message: the message is then
+	// marked done in tracker.
+	done    func(err error)
+	tracker *commit.Tracker
 }
 
 var _ Context = (*cbContext)(nil)
@@ -194,7 +205,7 @@ func (c *cbContext) setValue(value interface{}, del bool, options []ContextOptio
 		c.misuse("writing table value of key %q to local storage: %w", c.key, err)
 	}
 	opts := applyCtxOptions(options)
-	c.emitRaw(table.Topic(), c.key, data, opts.emitHeaders, c.pp.tableAcked)
+	c.emitRaw(table.Topic(), c.key, data, opts.emitHeaders, c.pp.tableAckedFn)
 }
 
 func (c *cbContext) Join(topic Table) interface{} {
@@ -309,15 +320,18 @@ func (c *cbContext) finishOne(err error, pending bool) {
 	if err != nil && c.err == nil {
 		c.err = err
 	}
-	fire := c.callbackDone && c.pending == 0 && c.done != nil
-	var done func(error)
+	fire := c.callbackDone && c.pending == 0 && !c.fired
 	if fire {
-		done, c.done = c.done, nil
+		c.fired = true
 	}
 	finalErr := c.err
 	c.mu.Unlock()
-	if done != nil {
-		done(finalErr)
+	switch {
+	case !fire:
+	case c.tracker != nil:
+		c.pp.messageDone(c, finalErr)
+	case c.done != nil:
+		c.done(finalErr)
 	}
 }
 

@@ -37,6 +37,10 @@ type partitionProcessor struct {
 	stats    *partitionStatsCollector
 	trackers map[string]*commit.Tracker
 
+	// tableAckedFn is pp.tableAcked, bound once: a method value made per
+	// table write would allocate each time.
+	tableAckedFn func(*sarama.ProducerMessage)
+
 	cancel    context.CancelFunc
 	recovered chan struct{} // closed when processing starts
 	stopped   chan struct{} // closed when processing ends
@@ -72,6 +76,7 @@ func newPartitionProcessor(proc *Processor, partition int32, session sarama.Cons
 		stopped:   make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	pp.tableAckedFn = pp.tableAcked
 	for _, e := range proc.graph.OutputStreams() {
 		pp.outputs[e.Topic()] = e.Codec()
 	}
@@ -296,21 +301,25 @@ func (pp *partitionProcessor) process(ctx context.Context, msg *sarama.ConsumerM
 		offset:     msg.Offset,
 		timestamp:  msg.Timestamp,
 		rawHeaders: msg.Headers,
+		tracker:    tracker,
 	}
 	tracker.Add(offset)
-	cctx.done = func(err error) {
-		if err != nil {
-			pp.proc.fail(&MessageError{Topic: topic, Partition: pp.partition, Offset: offset, Key: key, Err: err})
-			return
-		}
-		pp.markDone(tracker, topic, offset)
-	}
 	err := pp.runCallback(pp.graph.callback(msg.Topic), cctx, value)
 	cctx.callbackReturned(err)
 	if err != nil {
 		return &MessageError{Topic: topic, Partition: pp.partition, Offset: offset, Key: key, Err: err}
 	}
 	return nil
+}
+
+// messageDone completes the input message of c: the processor fails with
+// err, or the message is marked done for the commit.
+func (pp *partitionProcessor) messageDone(c *cbContext, err error) {
+	if err != nil {
+		pp.proc.fail(&MessageError{Topic: string(c.topic), Partition: pp.partition, Offset: c.offset, Key: c.key, Err: err})
+		return
+	}
+	pp.markDone(c.tracker, string(c.topic), c.offset)
 }
 
 func (pp *partitionProcessor) markDone(tracker *commit.Tracker, topic string, offset int64) {

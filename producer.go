@@ -69,13 +69,16 @@ func (p *producer) Emit(topic string, key string, value []byte) *Promise {
 	return p.EmitWithHeaders(topic, key, value, nil)
 }
 
+// record holds a produced message and its promise in one allocation.
+type record struct {
+	msg     sarama.ProducerMessage
+	promise Promise
+}
+
 func (p *producer) EmitWithHeaders(topic string, key string, value []byte, headers Headers) *Promise {
-	promise := NewPromise()
-	msg := &sarama.ProducerMessage{
-		Topic:    topic,
-		Key:      sarama.StringEncoder(key),
-		Metadata: promise,
-	}
+	rec := &record{msg: sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder(key)}}
+	promise, msg := &rec.promise, &rec.msg
+	msg.Metadata = promise
 	if value != nil {
 		msg.Value = sarama.ByteEncoder(value)
 	}

@@ -78,6 +78,7 @@ type result struct {
 	Messages       int     `json:"messages"`
 	Seconds        float64 `json:"seconds"`
 	FirstMessageMs float64 `json:"first_message_ms"`
+	CPUSeconds     float64 `json:"cpu_seconds"` // of the whole child, set by the parent
 }
 
 // workload is one row of the output.
@@ -92,6 +93,12 @@ type workload struct {
 	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
 	FirstMessageMs    float64 `json:"first_message_ms"`
 	Runs              int     `json:"runs"`
+	// CPU time of the workload's process per message (user + system, the
+	// broker not included). Unlike msgs/s it hardly depends on what else
+	// the machine runs, so it compares library and ceiling well on a
+	// shared machine.
+	CPUMicrosPerMsg        float64 `json:"cpu_us_per_msg"`
+	CeilingCPUMicrosPerMsg float64 `json:"ceiling_cpu_us_per_msg,omitempty"`
 }
 
 type report struct {
@@ -139,10 +146,15 @@ type runs struct {
 	ceiling *runs
 	results []result
 	paired  []float64 // rate of the ceiling run just before each result
+	pairedC []float64 // CPU µs per message of that ceiling run
 	rss     int64
 }
 
 func (r *runs) rate(i int) float64 { return float64(r.results[i].Messages) / r.results[i].Seconds }
+
+func (r *runs) cpuPerMsg(i int) float64 {
+	return 1e6 * r.results[i].CPUSeconds / float64(r.results[i].Messages)
+}
 
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
@@ -159,9 +171,10 @@ func median(xs []float64) float64 {
 // row summarises the repetitions: median rate, median ratio to the
 // ceiling run of the same repetition, peak RSS of all.
 func (r *runs) row() workload {
-	var rates, ratios, secs, firsts []float64
+	var rates, ratios, secs, firsts, cpus []float64
 	for i, res := range r.results {
 		rates = append(rates, r.rate(i))
+		cpus = append(cpus, r.cpuPerMsg(i))
 		secs = append(secs, res.Seconds)
 		firsts = append(firsts, res.FirstMessageMs)
 		if r.ceiling != nil && i < len(r.paired) {
@@ -169,17 +182,19 @@ func (r *runs) row() workload {
 		}
 	}
 	w := workload{
-		Name:           r.name,
-		Messages:       r.results[0].Messages,
-		Seconds:        median(secs),
-		MsgsPerSec:     median(rates),
-		PeakRSSBytes:   r.rss,
-		FirstMessageMs: median(firsts),
-		Runs:           len(r.results),
+		Name:            r.name,
+		Messages:        r.results[0].Messages,
+		Seconds:         median(secs),
+		MsgsPerSec:      median(rates),
+		PeakRSSBytes:    r.rss,
+		FirstMessageMs:  median(firsts),
+		Runs:            len(r.results),
+		CPUMicrosPerMsg: median(cpus),
 	}
 	if r.ceiling != nil {
 		w.Ceiling = r.ceiling.name
 		w.CeilingMsgsPerSec = median(r.paired)
+		w.CeilingCPUMicrosPerMsg = median(r.pairedC)
 		w.Ratio = median(ratios)
 	}
 	return w
@@ -328,6 +343,7 @@ func runParent(p params, out, only string, prof profiles, keepGoing bool, repeat
 					break reps
 				}
 				m.paired = append(m.paired, ceil.rate(len(ceil.results)-1))
+				m.pairedC = append(m.pairedC, ceil.cpuPerMsg(len(ceil.results)-1))
 			}
 		}
 		if gerr != nil {
@@ -393,17 +409,18 @@ func ceilingsText(rows []workload) string {
 
 func printTable(w io.Writer, rows []workload) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	if _, err := fmt.Fprintln(tw, "\nworkload\tmsgs/s\tceiling msgs/s\tratio\tpeak RSS MB\tfirst msg ms\t"); err != nil {
+	if _, err := fmt.Fprintln(tw, "\nworkload\tmsgs/s\tceiling msgs/s\tratio\tCPU µs/msg\tceiling CPU µs/msg\tpeak RSS MB\tfirst msg ms\t"); err != nil {
 		return err
 	}
 	for _, r := range rows {
-		ceil, ratio := "", ""
+		ceil, ratio, ceilCPU := "", "", ""
 		if r.Ceiling != "" {
 			ceil = fmt.Sprintf("%.0f", r.CeilingMsgsPerSec)
 			ratio = fmt.Sprintf("%.0f %%", 100*r.Ratio)
+			ceilCPU = fmt.Sprintf("%.2f", r.CeilingCPUMicrosPerMsg)
 		}
-		if _, err := fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.0f\t%.0f\t\n", r.Name, r.MsgsPerSec, ceil, ratio,
-			float64(r.PeakRSSBytes)/(1<<20), r.FirstMessageMs); err != nil {
+		if _, err := fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.2f\t%s\t%.0f\t%.0f\t\n", r.Name, r.MsgsPerSec, ceil, ratio,
+			r.CPUMicrosPerMsg, ceilCPU, float64(r.PeakRSSBytes)/(1<<20), r.FirstMessageMs); err != nil {
 			return err
 		}
 	}
@@ -437,11 +454,13 @@ func runWorkload(name string, p params, prof profiles) (result, int64, error) {
 		return result{}, 0, fmt.Errorf("child: %w", err)
 	}
 	rss := maxRSSBytes(cmd.ProcessState.SysUsage())
+	cpu := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	var res result
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
 		return result{}, 0, fmt.Errorf("child output %q: %w", stdout.String(), err)
 	}
+	res.CPUSeconds = cpu
 	return res, rss, nil
 }
 
