@@ -365,6 +365,7 @@ type ViewOption func(*voptions, Table, Codec)
 type voptions struct {
 	log              Logger
 	clientID         string
+	testerClientID   bool // the tester's client ID wins over WithViewClientID
 	updateCallback   UpdateCallback
 	hasher           func() hash.Hash32
 	autoreconnect    bool
@@ -453,8 +454,14 @@ func WithViewHasher(hasher func() hash.Hash32) ViewOption {
 }
 
 // WithViewClientID sets the Kafka client ID. Default: "goka-view-<table>".
+// After WithViewTester it is ignored: the tester finds its views by the
+// client ID it handed out (Goka breaks in that order).
 func WithViewClientID(clientID string) ViewOption {
-	return func(o *voptions, table Table, codec Codec) { o.clientID = clientID }
+	return func(o *voptions, table Table, codec Codec) {
+		if !o.testerClientID {
+			o.clientID = clientID
+		}
+	}
 }
 
 // WithViewRestartable is a deprecated alias of WithViewAutoReconnect, kept
@@ -487,6 +494,7 @@ func WithViewTester(t Tester) ViewOption {
 		o.builders.topicmgr = t.TopicManagerBuilder()
 		o.builders.consumerSarama = t.ConsumerBuilder()
 		o.clientID = t.RegisterView(table, codec)
+		o.testerClientID = true
 	}
 }
 

@@ -200,6 +200,26 @@ func TestViewOfProcessorTable(t *testing.T) {
 	require.NoError(t, stopProc())
 }
 
+// A client ID set after the tester options does not hide the components
+// from the tester (it breaks Goka's tester).
+func TestClientIDAfterTester(t *testing.T) {
+	gkt := tester.New(t)
+	proc, err := goka.NewProcessor(nil, counterGraph("counter"), goka.WithTester(gkt), goka.WithClientID("mine"))
+	require.NoError(t, err)
+	view, err := goka.NewView(nil, "counter-table", new(codec.Int64), goka.WithViewTester(gkt), goka.WithViewClientID("mine-too"))
+	require.NoError(t, err)
+	stopProc, stopView := start(t, proc), start(t, view)
+
+	gkt.Consume("clicks", "alice", "a")
+	require.Equal(t, int64(1), gkt.TableValue("counter-table", "alice"))
+	v, err := view.Get("alice")
+	require.NoError(t, err)
+	require.Equal(t, int64(1), v)
+
+	require.NoError(t, stopView())
+	require.NoError(t, stopProc())
+}
+
 func TestEmitterReachesProcessor(t *testing.T) {
 	gkt := tester.New(t)
 	proc, err := goka.NewProcessor(nil, counterGraph("counter"), goka.WithTester(gkt))
