@@ -45,6 +45,12 @@ type partitionTable struct {
 	// closing tracks partition consumers closed in the background; close
 	// waits for them.
 	closing sync.WaitGroup
+
+	// stopOnConsumerError makes run return consumer errors instead of
+	// logging them, so that an auto-reconnecting view notices a lost
+	// broker (and shows Connecting) rather than claiming to run while it
+	// receives nothing.
+	stopOnConsumerError bool
 }
 
 func newPartitionTable(topic string, partition int32, builder storage.Builder, consumer sarama.Consumer,
@@ -282,7 +288,7 @@ func (t *partitionTable) run(ctx context.Context, follow bool) error {
 			if !ok {
 				return fmt.Errorf("consumer of %s/%d closed", t.topic, t.partition)
 			}
-			if errors.Is(cerr.Err, sarama.ErrOffsetOutOfRange) {
+			if errors.Is(cerr.Err, sarama.ErrOffsetOutOfRange) || t.stopOnConsumerError {
 				return fmt.Errorf("consuming %s/%d: %w", t.topic, t.partition, cerr.Err)
 			}
 			t.log.Printf("goka: consuming %s/%d: %v", t.topic, t.partition, cerr.Err)

@@ -326,6 +326,7 @@ func (v *View) openPartitions(n int, builder storage.Builder, consumer sarama.Co
 	parts := make([]*partitionTable, 0, n)
 	for i := 0; i < n; i++ {
 		p := newPartitionTable(v.topic, int32(i), builder, consumer, tmgr, v.opts.updateCallback, v.log, runModePassive)
+		p.stopOnConsumerError = v.opts.autoreconnect
 		if err := p.open(); err != nil {
 			for _, o := range parts {
 				_ = o.close()

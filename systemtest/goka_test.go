@@ -904,7 +904,7 @@ func TestGoka_ViewReconnect(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if !connecting {
-		t.Logf("DIVERGENCE from Goka: the view did not go to Connecting during the 10s cut (state %v)", v.CurrentState())
+		t.Fatalf("the view did not go to Connecting during the 10s cut (state %v)", v.CurrentState())
 	}
 	eventually(t, time.Minute, "view running again", func() bool { return v.CurrentState() == goka.ViewStateRunning })
 	emitSync(t, b, table, new(codec.Int64), "key", int64(2))
