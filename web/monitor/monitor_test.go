@@ -1,0 +1,161 @@
+package monitor_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/e3793d55/goka"
+	"github.com/e3793d55/goka/codec"
+	"github.com/e3793d55/goka/internal/leaktest"
+	"github.com/e3793d55/goka/tester"
+	"github.com/e3793d55/goka/web/monitor"
+)
+
+func TestMain(m *testing.M) {
+	leaktest.VerifyTestMain(m)
+}
+
+// run runs c until the test ends.
+func run(t *testing.T, c interface{ Run(context.Context) error }) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Errorf("%T did not stop", c)
+		}
+	})
+}
+
+// setup starts a counter processor and a view of its table on a tester,
+// consumes two clicks and serves a monitor with both under /monitor.
+func setup(t *testing.T) *httptest.Server {
+	t.Helper()
+	gkt := tester.New(t)
+	proc, err := goka.NewProcessor(nil, goka.DefineGroup("counter",
+		goka.Input("clicks", new(codec.String), func(ctx goka.Context, _ interface{}) {
+			n, _ := ctx.Value().(int64)
+			ctx.SetValue(n + 1)
+			ctx.Emit("counts", ctx.Key(), n+1)
+		}),
+		goka.Persist(new(codec.Int64)),
+		goka.Output("counts", new(codec.Int64)),
+	), goka.WithTester(gkt))
+	require.NoError(t, err)
+	view, err := goka.NewView(nil, "counter-table", new(codec.Int64), goka.WithViewTester(gkt))
+	require.NoError(t, err)
+	run(t, proc)
+	run(t, view)
+	gkt.Consume("clicks", "alice", "/home")
+	gkt.Consume("clicks", "bob", "/home")
+
+	root := mux.NewRouter()
+	mon := monitor.NewServer("/monitor", root)
+	mon.AttachProcessor(proc)
+	mon.AttachView(view)
+	require.Equal(t, "/monitor", mon.BasePath())
+	srv := httptest.NewServer(root)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func get(t *testing.T, url string) (int, string, http.Header) {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+func TestPages(t *testing.T) {
+	srv := setup(t)
+	for _, path := range []string{"/monitor", "/monitor/"} {
+		status, body, hdr := get(t, srv.URL+path)
+		require.Equal(t, http.StatusOK, status, path)
+		assert.Contains(t, hdr.Get("Content-Type"), "text/html")
+		assert.Contains(t, body, `<a href="/monitor/processor/0">counter</a>`)
+		assert.Contains(t, body, "INPUT: clicks &rarr; *codec.String")
+		assert.Contains(t, body, "GROUPTABLE: counter-table &rarr; *codec.Int64")
+		assert.Contains(t, body, "OUTPUT: counts &rarr; *codec.Int64")
+		assert.NotContains(t, body, "LOOP:")
+		assert.Contains(t, body, `<a href="/monitor/view/0">counter-table</a>`)
+	}
+
+	status, body, _ := get(t, srv.URL+"/monitor/processor/0")
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "<h1>Processor counter</h1>")
+	assert.Contains(t, body, `<a href="/monitor/data/processor/0">`)
+	assert.Contains(t, body, "<td>0</td><td>counter-table</td><td>running</td>")
+	assert.Contains(t, body, "<td>0</td><td>clicks</td><td>2</td>")
+	assert.Contains(t, body, "<td>0</td><td>counts</td><td>2</td>")
+
+	status, body, _ = get(t, srv.URL+"/monitor/view/0")
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, body, "<h1>View counter-table</h1>")
+	assert.Contains(t, body, "<td>0</td><td>running</td>")
+}
+
+func TestData(t *testing.T) {
+	srv := setup(t)
+
+	status, body, hdr := get(t, srv.URL+"/monitor/data/processor/0")
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "application/json", hdr.Get("Content-Type"))
+	var ps goka.ProcessorStats
+	require.NoError(t, json.Unmarshal([]byte(body), &ps))
+	require.Contains(t, ps.Group, int32(0))
+	p := ps.Group[0]
+	require.Contains(t, p.Input, "clicks")
+	assert.Equal(t, uint(2), p.Input["clicks"].Count)
+	require.Contains(t, p.Output, "counts")
+	assert.Equal(t, uint(2), p.Output["counts"].Count)
+	require.NotNil(t, p.TableStats)
+	assert.Equal(t, goka.PartitionRunning, p.TableStats.Status)
+
+	status, body, _ = get(t, srv.URL+"/monitor/data/view/0")
+	require.Equal(t, http.StatusOK, status)
+	var vs goka.ViewStats
+	require.NoError(t, json.Unmarshal([]byte(body), &vs))
+	require.Contains(t, vs.Partitions, int32(0))
+	assert.Equal(t, goka.PartitionRunning, vs.Partitions[0].Status)
+}
+
+func TestNotFound(t *testing.T) {
+	srv := setup(t)
+	for _, path := range []string{
+		"/monitor/processor/1", "/monitor/processor/-1", "/monitor/processor/x",
+		"/monitor/view/1", "/monitor/data/processor/1", "/monitor/data/view/1",
+		"/monitor/data/emitter/0", "/monitor/data/view/x", "/monitor/unknown",
+	} {
+		status, _, _ := get(t, srv.URL+path)
+		assert.Equal(t, http.StatusNotFound, status, path)
+	}
+}
+
+func TestEmpty(t *testing.T) {
+	root := mux.NewRouter()
+	monitor.NewServer("/", root)
+	rec := httptest.NewRecorder()
+	root.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.Contains(t, rec.Body.String(), "No processors attached.")
+	assert.Contains(t, rec.Body.String(), "No views attached.")
+	assert.False(t, strings.Contains(rec.Body.String(), `href="//`), "no protocol-relative links")
+}
