@@ -177,7 +177,8 @@ func TestWrongAddress(t *testing.T) {
 			assert.Contains(t, err.Error(), "redis storage: ping "+addr)
 			assert.Contains(t, err.Error(), "connection refused")
 			assert.ErrorIs(t, err, syscall.ECONNREFUSED)
-			assert.Less(t, time.Since(start), gokaredis.DefaultTimeout+time.Second)
+			// A hang guard, not a speed check: far above the timeout.
+			assert.Less(t, time.Since(start), gokaredis.DefaultTimeout+30*time.Second)
 		})
 	}
 }
