@@ -131,6 +131,7 @@ func TestTerminatingExamples(t *testing.T) {
 			"counter: 4 partitions, 40 messages in",
 			"enricher: 4 partitions, 40 messages in, 40 out, 0 table writes, 1 joined tables",
 			"view: 4 of 4 partitions running",
+			"web: index 200 with 2 links, monitor data of 4 partitions, query 200, unknown key 404",
 			"reset: visited 4 keys",
 		}},
 		{"9-defer-commit", nil, []string{

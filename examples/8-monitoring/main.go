@@ -6,6 +6,13 @@
 //	GET  /stats/view                 View.Stats of a view of the counter table
 //	POST /actions/reset              VisitAll("reset"): sets every count to 0
 //
+// and the web UI of the packages web/index, web/monitor and web/query:
+//
+//	GET  /                           links to the monitor and the query pages
+//	GET  /monitor/                   processors with their edges, and the view
+//	GET  /monitor/data/processor/0   the counter's stats as JSON (1: the enricher)
+//	GET  /query/counter/user-0       user-0's count in the view
+//
 // The counter counts clicks per user; the enricher is stateless, joins the
 // counter's table and emits a line per click. By default the program
 // emits some clicks, fetches its own endpoints, prints a summary and exits:
@@ -23,18 +30,25 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/gorilla/mux"
 
 	"github.com/e3793d55/goka"
 	"github.com/e3793d55/goka/codec"
 	"github.com/e3793d55/goka/examples/internal/exampleenv"
 	"github.com/e3793d55/goka/multierr"
 	"github.com/e3793d55/goka/storage"
+	"github.com/e3793d55/goka/web/index"
+	"github.com/e3793d55/goka/web/monitor"
+	"github.com/e3793d55/goka/web/query"
 )
 
 var (
@@ -117,9 +131,14 @@ func run(addr string, messages int, keepRunning bool) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler(cnt, enr, view), ReadHeaderTimeout: 5 * time.Second}
+	h, err := handler(cnt, enr, view)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	base := "http://" + ln.Addr().String()
 	fmt.Printf("serving %s/stats/processor/counter, …/enricher, /stats/view, POST /actions/reset\n", base)
+	fmt.Printf("web UI at %s/ (monitor at /monitor/, queries at /query/)\n", base)
 
 	grp, gctx := multierr.NewErrGroup(ctx)
 	runCtx, cancel := context.WithCancel(gctx)
@@ -155,8 +174,8 @@ func run(addr string, messages int, keepRunning bool) error {
 	return grp.Wait().ErrorOrNil()
 }
 
-func handler(cnt, enr *goka.Processor, view *goka.View) http.Handler {
-	mux := http.NewServeMux()
+func handler(cnt, enr *goka.Processor, view *goka.View) (http.Handler, error) {
+	sm := http.NewServeMux()
 	serveJSON := func(w http.ResponseWriter, v interface{}) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
@@ -164,7 +183,7 @@ func handler(cnt, enr *goka.Processor, view *goka.View) http.Handler {
 		_ = enc.Encode(v)
 	}
 	procs := map[string]*goka.Processor{"counter": cnt, "enricher": enr}
-	mux.HandleFunc("GET /stats/processor/{name}", func(w http.ResponseWriter, r *http.Request) {
+	sm.HandleFunc("GET /stats/processor/{name}", func(w http.ResponseWriter, r *http.Request) {
 		p, ok := procs[r.PathValue("name")]
 		if !ok {
 			http.NotFound(w, r)
@@ -172,10 +191,10 @@ func handler(cnt, enr *goka.Processor, view *goka.View) http.Handler {
 		}
 		serveJSON(w, p.StatsWithContext(r.Context()))
 	})
-	mux.HandleFunc("GET /stats/view", func(w http.ResponseWriter, r *http.Request) {
+	sm.HandleFunc("GET /stats/view", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, view.Stats(r.Context()))
 	})
-	mux.HandleFunc("POST /actions/reset", func(w http.ResponseWriter, r *http.Request) {
+	sm.HandleFunc("POST /actions/reset", func(w http.ResponseWriter, r *http.Request) {
 		n, err := cnt.VisitAllWithStats(r.Context(), "reset", int64(0))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -183,7 +202,22 @@ func handler(cnt, enr *goka.Processor, view *goka.View) http.Handler {
 		}
 		serveJSON(w, map[string]int64{"visited": n})
 	})
-	return mux
+
+	// Everything else goes to the web UI on a gorilla/mux router.
+	root := mux.NewRouter()
+	idx := index.NewServer("/", root)
+	mon := monitor.NewServer("/monitor", root)
+	mon.AttachProcessor(cnt)
+	mon.AttachProcessor(enr)
+	mon.AttachView(view)
+	idx.AddComponent(mon, "Monitor")
+	qs := query.NewServer("/query", root)
+	if err := qs.AttachSource("counter", view.Get); err != nil {
+		return nil, err
+	}
+	idx.AddComponent(qs, "Query")
+	sm.Handle("/", root)
+	return sm, nil
 }
 
 // demo emits clicks, waits until the view has counted them, and prints
@@ -256,6 +290,9 @@ func demo(ctx context.Context, brokers []string, base string, cnt, enr *goka.Pro
 		}
 	}
 	fmt.Printf("view: %d of %d partitions running\n", running, len(vs.Partitions))
+	if err := checkWebUI(base); err != nil {
+		return err
+	}
 
 	resp, err := http.Post(base+"/actions/reset", "", nil)
 	if err != nil {
@@ -267,6 +304,44 @@ func demo(ctx context.Context, brokers []string, base string, cnt, enr *goka.Pro
 		return fmt.Errorf("reset: %s: %w", resp.Status, err)
 	}
 	fmt.Printf("reset: visited %d keys\n", visited["visited"])
+	return nil
+}
+
+// checkWebUI fetches pages of the web UI and prints what they say.
+func checkWebUI(base string) error {
+	status := func(path string) (int, string, error) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close() //nolint:errcheck // read-only
+		body, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body), err
+	}
+	code, body, err := status("/")
+	if err != nil {
+		return err
+	}
+	links := 0
+	for _, link := range []string{`href="/monitor/"`, `href="/query/"`} {
+		if strings.Contains(body, link) {
+			links++
+		}
+	}
+	var ps goka.ProcessorStats
+	if err := getJSON(base+"/monitor/data/processor/0", &ps); err != nil {
+		return err
+	}
+	found, _, err := status("/query/counter/user-0")
+	if err != nil {
+		return err
+	}
+	missing, _, err := status("/query/counter/nobody")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("web: index %d with %d links, monitor data of %d partitions, query %d, unknown key %d\n",
+		code, links, len(ps.Group), found, missing)
 	return nil
 }
 
