@@ -6,12 +6,13 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/e3793d55/goka/examples/3-messaging/blocker"
+	"github.com/e3793d55/goka/examples/3-messaging/internal/msgtest"
 	"github.com/e3793d55/goka/tester"
 )
 
 func TestBlockAndUnblock(t *testing.T) {
 	gkt := tester.New(t)
-	run(t, gkt, blocker.Graph())
+	msgtest.Run(t, gkt, blocker.Graph())
 
 	assert.Nil(t, gkt.TableValue(blocker.Table, "bob"))
 	gkt.Consume(string(blocker.Stream), "bob", &blocker.BlockEvent{})

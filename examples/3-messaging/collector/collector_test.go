@@ -9,6 +9,7 @@ import (
 
 	messaging "github.com/e3793d55/goka/examples/3-messaging"
 	"github.com/e3793d55/goka/examples/3-messaging/collector"
+	"github.com/e3793d55/goka/examples/3-messaging/internal/msgtest"
 	"github.com/e3793d55/goka/tester"
 )
 
@@ -16,7 +17,7 @@ import (
 // messages, oldest first.
 func TestFeedKeepsLastMessages(t *testing.T) {
 	gkt := tester.New(t)
-	p := run(t, gkt, collector.Graph())
+	p := msgtest.Run(t, gkt, collector.Graph())
 
 	for i := range collector.MaxMessages + 2 {
 		gkt.Consume(string(messaging.ReceivedStream), "bob",

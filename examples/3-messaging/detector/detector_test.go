@@ -10,6 +10,7 @@ import (
 	messaging "github.com/e3793d55/goka/examples/3-messaging"
 	"github.com/e3793d55/goka/examples/3-messaging/blocker"
 	"github.com/e3793d55/goka/examples/3-messaging/detector"
+	"github.com/e3793d55/goka/examples/3-messaging/internal/msgtest"
 	"github.com/e3793d55/goka/tester"
 )
 
@@ -17,7 +18,7 @@ import (
 // sender, and through the loopback for the receiver.
 func TestCountsSentAndReceived(t *testing.T) {
 	gkt := tester.New(t)
-	run(t, gkt, detector.Graph())
+	msgtest.Run(t, gkt, detector.Graph())
 
 	gkt.Consume(string(messaging.SentStream), "alice", &messaging.Message{From: "alice", To: "bob", Content: "hi"})
 	gkt.Consume(string(messaging.SentStream), "bob", &messaging.Message{From: "bob", To: "alice", Content: "hi"})
@@ -30,7 +31,7 @@ func TestCountsSentAndReceived(t *testing.T) {
 // has sent MinMessages messages, and not before.
 func TestBlocksSpammer(t *testing.T) {
 	gkt := tester.New(t)
-	run(t, gkt, detector.Graph())
+	msgtest.Run(t, gkt, detector.Graph())
 	blocks := gkt.NewQueueTracker(string(blocker.Stream))
 
 	send := func(i int) {

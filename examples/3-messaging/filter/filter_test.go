@@ -9,6 +9,7 @@ import (
 	messaging "github.com/e3793d55/goka/examples/3-messaging"
 	"github.com/e3793d55/goka/examples/3-messaging/blocker"
 	"github.com/e3793d55/goka/examples/3-messaging/filter"
+	"github.com/e3793d55/goka/examples/3-messaging/internal/msgtest"
 	"github.com/e3793d55/goka/examples/3-messaging/translator"
 	"github.com/e3793d55/goka/tester"
 )
@@ -17,7 +18,7 @@ import (
 // blocked senders through the Join table, with the tables set directly.
 func TestFilter(t *testing.T) {
 	gkt := tester.New(t)
-	run(t, gkt, filter.Graph())
+	msgtest.Run(t, gkt, filter.Graph())
 	received := gkt.NewQueueTracker(string(messaging.ReceivedStream))
 
 	gkt.SetTableValue(translator.Table, "ciao", "hello")

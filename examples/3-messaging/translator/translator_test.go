@@ -5,13 +5,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/e3793d55/goka/examples/3-messaging/internal/msgtest"
 	"github.com/e3793d55/goka/examples/3-messaging/translator"
 	"github.com/e3793d55/goka/tester"
 )
 
 func TestTranslate(t *testing.T) {
 	gkt := tester.New(t)
-	run(t, gkt, translator.Graph())
+	msgtest.Run(t, gkt, translator.Graph())
 
 	gkt.Consume(string(translator.Stream), "ciao", "hello")
 	gkt.Consume(string(translator.Stream), "ciao", "hi")
