@@ -40,7 +40,11 @@
 // of one table in one process use different default directories. A second
 // [Emitter.Finish] returns nil instead of panicking. Errors wrap sentinels
 // such as [ErrNotCopartitioned] for errors.Is, and typed errors
-// ([MessageError], [PanicError]) for errors.As.
+// ([MessageError], [PanicError]) for errors.As. Recovery ends even when a
+// table partition ends in transaction markers or compacted offsets.
+// [DefaultConfig] fetches 256 KiB per partition rather than 1 MiB, which
+// bounds memory. A [StateChangeObserver] that does not keep up misses
+// intermediate states rather than blocking its component.
 //
 // # Caveats
 //
