@@ -370,8 +370,15 @@ type voptions struct {
 	hasher           func() hash.Hash32
 	autoreconnect    bool
 	backoffResetTime time.Duration
+	topicWait        time.Duration
 	builders         builders
 }
+
+// DefaultViewTopicWait is how long View.Run waits for a missing table topic
+// to be created (see WithViewTopicWait). It covers the usual start-up where
+// the processor owning the table creates the topic in its own Run while the
+// view starts, plus the topic manager's CreateTopicTimeout.
+const DefaultViewTopicWait = 30 * time.Second
 
 func (o *voptions) applyDefaults(topic Table) {
 	o.log = DefaultLogger()
@@ -379,6 +386,7 @@ func (o *voptions) applyDefaults(topic Table) {
 	o.updateCallback = DefaultUpdate
 	o.hasher = DefaultHasher()
 	o.backoffResetTime = 60 * time.Second
+	o.topicWait = DefaultViewTopicWait
 	o.builders = builders{
 		// nil storage means: a private directory per view, chosen in NewView.
 		consumerSarama: DefaultSaramaConsumerBuilder,
@@ -402,6 +410,9 @@ func (o *voptions) validate() error {
 	check(o.updateCallback == nil, "UpdateCallback")
 	if o.backoffResetTime < 0 {
 		errs = append(errs, fmt.Errorf("BackoffResetTimeout must be >= 0, got %v", o.backoffResetTime))
+	}
+	if o.topicWait < 0 {
+		errs = append(errs, fmt.Errorf("TopicWait must be >= 0, got %v", o.topicWait))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid view options: %w", errors.Join(errs...))
@@ -485,6 +496,18 @@ func WithViewAutoReconnect() ViewOption {
 // before the backoff resets. Default: 60 s.
 func WithViewBackoffResetTimeout(duration time.Duration) ViewOption {
 	return func(o *voptions, table Table, codec Codec) { o.backoffResetTime = duration }
+}
+
+// WithViewTopicWait sets how long Run waits for the table topic when it
+// does not exist yet, polling the topic manager, before it returns an error
+// wrapping ErrTopicNotFound. Goka checks the topic in NewView, after
+// NewProcessor has created it; here constructors do no network I/O and the
+// processor creates its table in Run, so a view started together with the
+// processor of its table waits for the topic instead of failing. 0 fails at
+// once. Lookup tables of a processor use the default. Default:
+// DefaultViewTopicWait (30 s).
+func WithViewTopicWait(d time.Duration) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.topicWait = d }
 }
 
 // WithViewTester replaces Kafka and the storage with the tester's fakes.

@@ -49,6 +49,7 @@ type partitionProcessor struct {
 }
 
 type visitItem struct {
+	ctx  context.Context // of the VisitAll call: once done, the visit is skipped
 	name string
 	key  string
 	meta interface{}
@@ -344,6 +345,9 @@ func (pp *partitionProcessor) runCallback(cb ProcessCallback, cctx *cbContext, v
 }
 
 func (pp *partitionProcessor) visit(ctx context.Context, v *visitItem) {
+	if err := v.ctx.Err(); err != nil {
+		return // VisitAll returned on the cancel and counts no more visits
+	}
 	cctx := &cbContext{
 		pp:        pp,
 		ctx:       ctx,

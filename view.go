@@ -243,9 +243,12 @@ func (v *View) runOnce(ctx context.Context, builder storage.Builder) (rerr error
 		return fmt.Errorf("view of %q: creating topic manager: %w", v.topic, err)
 	}
 	defer func() { rerr = errors.Join(rerr, tmgr.Close()) }()
-	parts, err := tmgr.Partitions(v.topic)
+	parts, err := v.waitForTopic(ctx, tmgr)
 	if err != nil {
 		return fmt.Errorf("view of %q: %w", v.topic, err)
+	}
+	if ctx.Err() != nil {
+		return nil
 	}
 	if err := checkPartitionIDs(v.topic, parts); err != nil {
 		return fmt.Errorf("view of %q: %w", v.topic, err)
@@ -306,6 +309,39 @@ func (v *View) runOnce(ctx context.Context, builder storage.Builder) (rerr error
 		return fmt.Errorf("view of %q: %w", v.topic, err)
 	case <-ctx.Done():
 		return nil
+	}
+}
+
+// topicPollInterval is how often waitForTopic asks for a missing topic.
+const topicPollInterval = 250 * time.Millisecond
+
+// waitForTopic returns the partitions of the view's topic, waiting up to
+// the TopicWait option for a topic that does not exist yet. It returns
+// nil, nil when ctx ends first.
+func (v *View) waitForTopic(ctx context.Context, tmgr TopicManager) ([]int32, error) {
+	began := time.Now()
+	deadline := began.Add(v.opts.topicWait)
+	logged := false
+	for {
+		parts, err := tmgr.Partitions(v.topic)
+		if err == nil || !errors.Is(err, ErrTopicNotFound) {
+			return parts, err
+		}
+		if !time.Now().Before(deadline) {
+			if v.opts.topicWait == 0 {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w (waited %v for it to be created)", err, time.Since(began).Round(time.Millisecond))
+		}
+		if !logged {
+			logged = true
+			v.log.Printf("goka: view of %q: topic does not exist yet; waiting up to %v for it to be created", v.topic, v.opts.topicWait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(topicPollInterval):
+		}
 	}
 }
 

@@ -106,11 +106,58 @@ func TestViewFollowsAndIterates(t *testing.T) {
 
 func TestViewMissingTopic(t *testing.T) {
 	brokers := cluster(t, nil)
-	v, err := goka.NewView(brokers, "nope-table", new(codec.String), viewOpts(t, "")...)
+	for _, tc := range []struct {
+		name   string
+		wait   time.Duration
+		waited bool // the error says how long the view waited
+	}{
+		{name: "no wait", wait: 0},
+		{name: "bounded wait", wait: 300 * time.Millisecond, waited: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := goka.NewView(brokers, "nope-table", new(codec.String), viewOpts(t, "", goka.WithViewTopicWait(tc.wait))...)
+			require.NoError(t, err)
+			err = v.Run(context.Background())
+			require.ErrorIs(t, err, goka.ErrTopicNotFound)
+			require.ErrorContains(t, err, "requested topic was not found")
+			if tc.waited {
+				require.ErrorContains(t, err, "waited")
+			} else {
+				require.NotContains(t, err.Error(), "waited")
+			}
+		})
+	}
+	t.Run("negative wait", func(t *testing.T) {
+		_, err := goka.NewView(brokers, "nope-table", new(codec.String), goka.WithViewTopicWait(-time.Second))
+		require.ErrorContains(t, err, "TopicWait must be >= 0")
+	})
+	t.Run("cancelled while waiting", func(t *testing.T) {
+		v, err := goka.NewView(brokers, "nope-table", new(codec.String), viewOpts(t, "")...)
+		require.NoError(t, err)
+		r := run(t, v.Run)
+		require.Eventually(t, func() bool { return v.CurrentState() == goka.ViewStateConnecting }, 10*time.Second, 10*time.Millisecond)
+		require.NoError(t, r.stop(t))
+	})
+}
+
+// A view started before the processor that creates its table topic waits
+// for the topic (Goka's NewProcessor creates it before NewView runs).
+func TestViewWaitsForProcessorTable(t *testing.T) {
+	brokers := cluster(t, map[string]int{"vw-input": 4})
+	v, err := goka.NewView(brokers, goka.GroupTable("vw"), new(codec.Int64), viewOpts(t, "")...)
 	require.NoError(t, err)
-	err = v.Run(context.Background())
-	require.ErrorIs(t, err, goka.ErrTopicNotFound)
-	require.ErrorContains(t, err, "requested topic was not found")
+	vr := run(t, v.Run)
+	require.Eventually(t, func() bool { return v.CurrentState() == goka.ViewStateConnecting }, 10*time.Second, 10*time.Millisecond)
+
+	p, err := goka.NewProcessor(brokers, countGraph("vw", "vw-input"), procOpts(t, "")...)
+	require.NoError(t, err)
+	pr := run(t, p.Run)
+	<-v.WaitRunning()
+	require.Len(t, v.Partitions(), 4)
+	want := emitCounts(t, brokers, "vw-input", 100, 10)
+	waitCounts(t, v.Get, want)
+	require.NoError(t, pr.stop(t))
+	require.NoError(t, vr.stop(t))
 }
 
 func TestViewResumesFromLocalOffset(t *testing.T) {

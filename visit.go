@@ -10,16 +10,19 @@ import (
 
 // VisitAll runs the visitor name for every key of every partition this
 // instance actively processes, interleaved with the partitions' messages.
-// It returns when all visits are done. Cancelling ctx returns an error
-// wrapping context.Canceled; a rebalance or a stop of the processor returns
-// ErrVisitAborted.
+// It returns nil when the visitor has run for every key. As in Goka, a
+// visitor that panics or calls ctx.Fail stops the processor, and Run, not
+// VisitAll, returns that error. Cancelling ctx returns at once with an error
+// wrapping context.Canceled: keys not yet visited are skipped, a visit in
+// progress finishes in the background. A rebalance or a stop of the
+// processor before every key is visited returns ErrVisitAborted.
 func (p *Processor) VisitAll(ctx context.Context, name string, meta interface{}) error {
 	_, err := p.VisitAllWithStats(ctx, name, meta)
 	return err
 }
 
 // VisitAllWithStats is VisitAll that also returns the number of keys
-// visited.
+// visited by the time it returns.
 func (p *Processor) VisitAllWithStats(ctx context.Context, name string, meta interface{}) (int64, error) {
 	cb := p.graph.visitor(name)
 	if cb == nil {
@@ -85,74 +88,55 @@ func (pp *partitionProcessor) visitAll(ctx context.Context, name string, meta in
 	defer it.Release()
 
 	var (
-		mu          sync.Mutex
-		outstanding int
-		verr        error
+		outstanding atomic.Int64
 		notify      = make(chan struct{}, 1)
+		cancelled   = func() error { return fmt.Errorf("visiting partition %d: %w", pp.partition, ctx.Err()) }
 	)
+	// done is called once per visit handed over, by the partition's
+	// goroutine, possibly after visitAll returned on a cancel. A visit
+	// counts whether its callback succeeded or not: failures stop the
+	// processor and reach Run.
+	done := func(error) {
+		visited.Add(1)
+		outstanding.Add(-1)
+		select {
+		case notify <- struct{}{}:
+		default:
+		}
+	}
 	// wait waits for the visits handed over. When the partition stops,
 	// visits still queued are abandoned and their done never fires.
-	wait := func() {
-		for {
-			mu.Lock()
-			n := outstanding
-			mu.Unlock()
-			if n == 0 {
-				return
-			}
+	wait := func() error {
+		for outstanding.Load() > 0 {
 			select {
 			case <-notify:
 			case <-pp.stopped:
-				return
+				if outstanding.Load() == 0 {
+					return nil
+				}
+				return ErrVisitAborted
+			case <-ctx.Done():
+				return cancelled()
 			}
 		}
+		return nil
 	}
 	for it.Next() {
-		item := &visitItem{name: name, key: string(it.Key()), meta: meta, cb: cb}
-		mu.Lock()
-		outstanding++
-		mu.Unlock()
-		var once sync.Once
-		item.done = func(err error) {
-			once.Do(func() {
-				mu.Lock()
-				outstanding--
-				if err != nil && verr == nil {
-					verr = err
-				}
-				mu.Unlock()
-				if err == nil {
-					visited.Add(1)
-				}
-				select {
-				case notify <- struct{}{}:
-				default:
-				}
-			})
-		}
+		outstanding.Add(1)
+		item := &visitItem{ctx: ctx, name: name, key: string(it.Key()), meta: meta, cb: cb, done: done}
 		select {
 		case pp.visits <- item:
 		case <-pp.stopped:
 			return ErrVisitAborted
 		case <-ctx.Done():
-			mu.Lock()
-			outstanding--
-			mu.Unlock()
-			wait()
-			return fmt.Errorf("visiting partition %d: %w", pp.partition, ctx.Err())
+			return cancelled()
 		}
 	}
 	if err := it.Err(); err != nil {
-		wait()
+		if werr := wait(); werr != nil {
+			return errors.Join(fmt.Errorf("visiting partition %d: %w", pp.partition, err), werr)
+		}
 		return fmt.Errorf("visiting partition %d: %w", pp.partition, err)
 	}
-	wait()
-	select {
-	case <-pp.stopped:
-		return ErrVisitAborted
-	default:
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	return verr
+	return wait()
 }
