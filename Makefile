@@ -4,7 +4,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 GOLANGCI_VERSION ?= v2.15.0
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
+.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
 
 all: build test lint
 
@@ -54,7 +54,8 @@ kafka-cluster-down:
 
 # System tests on a real Kafka: against KAFKA_BROKERS when set, otherwise
 # against the single broker and the 3-node cluster of scripts/kafka.sh,
-# started here and stopped afterwards whatever the outcome. Verbose: each
+# started here and stopped afterwards whatever the outcome; then Goka's own
+# system tests on the cluster (scripts/goka-compat.sh). Verbose: each
 # test logs a RESULT line (messages in/out, duplicates, recovery time).
 systemtest:
 	@if [ -n "$$KAFKA_BROKERS" ]; then \
@@ -62,8 +63,16 @@ systemtest:
 	else \
 		trap 'bash scripts/kafka.sh down; bash scripts/kafka.sh down-cluster' EXIT; \
 		bash scripts/kafka.sh up && bash scripts/kafka.sh up-cluster && \
-		GOKA_SYSTEMTEST=1 $(GO) test -v -p 1 -count=1 -timeout 40m ./systemtest/...; \
+		GOKA_SYSTEMTEST=1 $(GO) test -v -p 1 -count=1 -timeout 40m ./systemtest/... && \
+		GOKA_SYSTEMTEST_BROKERS=$$(bash scripts/kafka.sh cluster-brokers) bash scripts/goka-compat.sh system; \
 	fi
+
+# Goka's own examples, integration tests and system tests, unchanged but
+# for their import paths, built and run against this module
+# (scripts/goka-compat.sh; `make systemtest` runs Goka's system tests on the
+# cluster).
+goka-compat:
+	bash scripts/goka-compat.sh unit
 
 # Benchmarks are not tests: `make test` does not run them. `bench` runs the
 # workloads of bench/ (embedded broker unless KAFKA_BROKERS is set) and the

@@ -36,7 +36,9 @@
 // # Differences from Goka
 //
 // Constructors do no network I/O; [Processor.Run] checks and creates the
-// topics. There is no 5 s pause between consumer-group sessions. Two views
+// topics, and [View.Run] waits for a table topic that does not exist yet
+// (see [WithViewTopicWait]), so a view started together with the processor
+// of its table works as in Goka. There is no 5 s pause between consumer-group sessions. Two views
 // of one table in one process use different default directories. A second
 // [Emitter.Finish] returns nil instead of panicking. Errors wrap sentinels
 // such as [ErrNotCopartitioned] for errors.Is, and typed errors
