@@ -385,9 +385,17 @@ func counter(group string, p params, c *clock) *goka.GroupGraph {
 	)
 }
 
+// errOrNil names a Run that returned nil although nobody stopped it.
+func errOrNil(err error) error {
+	if err == nil {
+		return errors.New("Run returned nil")
+	}
+	return err
+}
+
 // waitEndOffsets polls the sum of the end offsets of topic until it reaches
 // want.
-func waitEndOffsets(ctx context.Context, p params, topic string, want int64, runErr <-chan error) error {
+func waitEndOffsets(ctx context.Context, p params, topic string, want int64, run *bgRun) error {
 	client, err := sarama.NewClient(p.brokers, config())
 	if err != nil {
 		return err
@@ -399,8 +407,8 @@ func waitEndOffsets(ctx context.Context, p params, topic string, want int64, run
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-runErr:
-			return fmt.Errorf("processor stopped: %w", err)
+		case <-run.done:
+			return fmt.Errorf("processor stopped: %w", errOrNil(run.err))
 		case <-tick.C:
 		}
 		parts, err := client.Partitions(topic)
@@ -432,15 +440,30 @@ func procOptions(sb storage.Builder, extra ...goka.ProcessorOption) []goka.Proce
 	}, extra...)
 }
 
-// runProcessor runs proc; stop cancels it and returns Run's error.
-func runProcessor(proc *goka.Processor) (stop func() error, runErr <-chan error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- proc.Run(ctx) }()
-	return func() error {
-		cancel()
-		return <-errc
-	}, errc
+// bgRun is a processor's or view's Run in a goroutine. Its result can be
+// read any number of times: a wait that sees Run end early must not leave
+// stop blocked.
+type bgRun struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when Run returned
+	err    error         // Run's result, set before done closes
+}
+
+func runInBackground(ctx context.Context, run func(context.Context) error) *bgRun {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &bgRun{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		r.err = run(ctx)
+	}()
+	return r
+}
+
+// stop cancels Run and returns its result.
+func (r *bgRun) stop() error {
+	r.cancel()
+	<-r.done
+	return r.err
 }
 
 func process(ctx context.Context, p params, kind string, sb storage.Builder) (result, error) {
@@ -451,10 +474,10 @@ func process(ctx context.Context, p params, kind string, sb storage.Builder) (re
 		return result{}, err
 	}
 	c.start = time.Now()
-	stop, runErr := runProcessor(proc)
+	run := runInBackground(context.Background(), proc.Run)
 	table := string(goka.GroupTable(goka.Group(group)))
-	if err := waitEndOffsets(ctx, p, table, int64(p.n), runErr); err != nil {
-		_ = stop()
+	if err := waitEndOffsets(ctx, p, table, int64(p.n), run); err != nil {
+		_ = run.stop()
 		return result{}, err
 	}
 	res := result{Messages: p.n, Seconds: c.since(false), FirstMessageMs: c.firstMs()}
@@ -462,9 +485,9 @@ func process(ctx context.Context, p params, kind string, sb storage.Builder) (re
 	// Check the result: the counts add up to the input.
 	sum, err := sumCounts(p, proc.Get)
 	if err != nil {
-		return result{}, errors.Join(err, stop())
+		return result{}, errors.Join(err, run.stop())
 	}
-	if err := stop(); err != nil {
+	if err := run.stop(); err != nil {
 		return result{}, err
 	}
 	if sum != int64(p.n) {
@@ -534,17 +557,14 @@ func viewRecovery(ctx context.Context, p params) (result, error) {
 		return result{}, err
 	}
 	c.start = time.Now()
-	runCtx, cancel := context.WithCancel(ctx)
-	errc := make(chan error, 1)
-	go func() { errc <- view.Run(runCtx) }()
-	stop := func() error { cancel(); return <-errc }
-	if err := waitRecovered(ctx, view.Recovered, errc); err != nil {
-		return result{}, errors.Join(err, stop())
+	run := runInBackground(ctx, view.Run)
+	if err := waitRecovered(ctx, view.Recovered, run); err != nil {
+		return result{}, errors.Join(err, run.stop())
 	}
 	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs()}
 	heapProfile()
 	sum, err := sumCounts(p, view.Get)
-	if err := errors.Join(err, stop()); err != nil {
+	if err := errors.Join(err, run.stop()); err != nil {
 		return result{}, err
 	}
 	if sum != int64(p.n) {
@@ -562,14 +582,14 @@ func processorRecovery(ctx context.Context, p params) (result, error) {
 		return result{}, err
 	}
 	c.start = time.Now()
-	stop, runErr := runProcessor(proc)
-	if err := waitRecovered(ctx, proc.Recovered, runErr); err != nil {
-		return result{}, errors.Join(err, stop())
+	run := runInBackground(context.Background(), proc.Run)
+	if err := waitRecovered(ctx, proc.Recovered, run); err != nil {
+		return result{}, errors.Join(err, run.stop())
 	}
 	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs()}
 	heapProfile()
 	sum, err := sumCounts(p, proc.Get)
-	if err := errors.Join(err, stop()); err != nil {
+	if err := errors.Join(err, run.stop()); err != nil {
 		return result{}, err
 	}
 	if sum != int64(p.n) {
@@ -578,15 +598,15 @@ func processorRecovery(ctx context.Context, p params) (result, error) {
 	return res, nil
 }
 
-func waitRecovered(ctx context.Context, recovered func() bool, runErr <-chan error) error {
+func waitRecovered(ctx context.Context, recovered func() bool, run *bgRun) error {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for !recovered() {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-runErr:
-			return fmt.Errorf("stopped before recovery: %w", err)
+		case <-run.done:
+			return fmt.Errorf("stopped before recovery: %w", errOrNil(run.err))
 		case <-tick.C:
 		}
 	}
