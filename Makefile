@@ -4,7 +4,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 GOLANGCI_VERSION ?= v2.15.0
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
+.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat bench-goka kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
 
 all: build test lint
 
@@ -82,6 +82,12 @@ BENCH_FLAGS ?= -n 1000000 -keys 10000 -partitions 10 -out bench-results.json
 bench:
 	$(GO) run ./bench $(BENCH_FLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./codec/ ./storage/ .
+
+# The same harness with Goka v1.1.16 in place of this library, for the
+# comparison in README's Benchmarks section (scripts/bench-goka.sh).
+BENCH_GOKA_FLAGS ?= -n 1000000 -keys 10000 -partitions 10 -out bench-goka-results.json
+bench-goka:
+	bash scripts/bench-goka.sh $(BENCH_GOKA_FLAGS)
 
 bench-smoke:
 	$(GO) run ./bench -n 20000 -keys 500 -repeat 1 -out $${TMPDIR:-/tmp}/goka-bench-smoke.json
