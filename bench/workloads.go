@@ -388,7 +388,7 @@ func counter(group string, p params, c *clock) *goka.GroupGraph {
 // errOrNil names a Run that returned nil although nobody stopped it.
 func errOrNil(err error) error {
 	if err == nil {
-		return errors.New("Run returned nil")
+		return errors.New("returned nil without being stopped")
 	}
 	return err
 }
