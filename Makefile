@@ -4,7 +4,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 GOLANGCI_VERSION ?= v2.15.0
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat bench-goka kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
+.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat bench-goka compose-check kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
 
 all: build test lint
 
@@ -73,6 +73,12 @@ systemtest:
 # cluster).
 goka-compat:
 	bash scripts/goka-compat.sh unit
+
+# examples/docker-compose.yml's Kafka and Redis settings, run without Docker
+# on the compose ports (9092, 9093, 6379), with the examples against them
+# (scripts/compose-check.sh).
+compose-check:
+	bash scripts/compose-check.sh
 
 # Benchmarks are not tests: `make test` does not run them. `bench` runs the
 # workloads of bench/ (embedded broker unless KAFKA_BROKERS is set) and the
