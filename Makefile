@@ -55,7 +55,9 @@ kafka-cluster-down:
 # System tests on a real Kafka: against KAFKA_BROKERS when set, otherwise
 # against the single broker and the 3-node cluster of scripts/kafka.sh,
 # started here and stopped afterwards whatever the outcome; then Goka's own
-# system tests on the cluster (scripts/goka-compat.sh). Verbose: each
+# system tests (scripts/goka-compat.sh) on a fresh cluster with Kafka's
+# default group.initial.rebalance.delay.ms of 3 s, which they assume (ours
+# run with 0). Verbose: each
 # test logs a RESULT line (messages in/out, duplicates, recovery time).
 systemtest:
 	@if [ -n "$$KAFKA_BROKERS" ]; then \
@@ -64,6 +66,8 @@ systemtest:
 		trap 'bash scripts/kafka.sh down; bash scripts/kafka.sh down-cluster' EXIT; \
 		bash scripts/kafka.sh up && bash scripts/kafka.sh up-cluster && \
 		GOKA_SYSTEMTEST=1 $(GO) test -v -p 1 -count=1 -timeout 40m ./systemtest/... && \
+		bash scripts/kafka.sh down && bash scripts/kafka.sh down-cluster && \
+		KAFKA_EXTRA_CONFIG=group.initial.rebalance.delay.ms=3000 bash scripts/kafka.sh up-cluster && \
 		GOKA_SYSTEMTEST_BROKERS=$$(bash scripts/kafka.sh cluster-brokers) bash scripts/goka-compat.sh system; \
 	fi
 

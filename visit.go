@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/e3793d55/goka/storage"
 )
 
 // VisitAll runs the visitor name for every key of every partition this
@@ -38,25 +40,43 @@ func (p *Processor) VisitAllWithStats(ctx context.Context, name string, meta int
 	}
 	p.mu.RUnlock()
 
+	// Every partition's iterator is opened and its first key read before
+	// any visit runs. A visit that fails stops the processor; a partition
+	// whose goroutine only started then must not count as aborted when it
+	// has no keys, as in Goka, where such a partition's visit is done.
+	type start struct {
+		pp   *partitionProcessor
+		it   storage.Iterator
+		more bool
+	}
+	starts := make([]start, 0, len(pps))
+	for _, pp := range pps {
+		it, more, err := pp.visitStart(ctx)
+		if err != nil {
+			for _, st := range starts {
+				st.it.Release()
+			}
+			return 0, err
+		}
+		starts = append(starts, start{pp, it, more})
+	}
+
 	var (
 		visited atomic.Int64
 		wg      sync.WaitGroup
 		errMu   sync.Mutex
 		errs    []error
 	)
-	addErr := func(err error) {
-		errMu.Lock()
-		errs = append(errs, err)
-		errMu.Unlock()
-	}
-	for _, pp := range pps {
+	for _, st := range starts {
 		wg.Add(1)
-		go func(pp *partitionProcessor) {
+		go func(st start) {
 			defer wg.Done()
-			if err := pp.visitAll(ctx, name, meta, cb, &visited); err != nil {
-				addErr(err)
+			if err := st.pp.visitKeys(ctx, st.it, st.more, name, meta, cb, &visited); err != nil {
+				errMu.Lock()
+				errs = append(errs, err)
+				errMu.Unlock()
 			}
-		}(pp)
+		}(st)
 	}
 	wg.Wait()
 	if len(errs) > 0 {
@@ -65,28 +85,39 @@ func (p *Processor) VisitAllWithStats(ctx context.Context, name string, meta int
 	return visited.Load(), nil
 }
 
-// visitAll sends one visit per key of the partition's table to its
-// goroutine and waits until all are done.
-func (pp *partitionProcessor) visitAll(ctx context.Context, name string, meta interface{}, cb ProcessCallback, visited *atomic.Int64) error {
+// visitStart waits until the partition is recovered and returns an
+// iterator over its table, already advanced to the first key (more is
+// false for an empty table).
+func (pp *partitionProcessor) visitStart(ctx context.Context) (it storage.Iterator, more bool, err error) {
 	select {
 	case <-pp.recovered:
 	case <-pp.stopped:
-		return ErrVisitAborted
+		return nil, false, ErrVisitAborted
 	case <-ctx.Done():
-		return fmt.Errorf("visiting partition %d: %w", pp.partition, ctx.Err())
+		return nil, false, fmt.Errorf("visiting partition %d: %w", pp.partition, ctx.Err())
 	}
 	pp.table.stMu.RLock()
+	defer pp.table.stMu.RUnlock()
 	if pp.table.closed {
-		pp.table.stMu.RUnlock()
-		return ErrVisitAborted
+		return nil, false, ErrVisitAborted
 	}
-	it, err := pp.table.st.Iterator()
-	pp.table.stMu.RUnlock()
+	it, err = pp.table.st.Iterator()
 	if err != nil {
-		return fmt.Errorf("visiting partition %d: %w", pp.partition, err)
+		return nil, false, fmt.Errorf("visiting partition %d: %w", pp.partition, err)
 	}
-	defer it.Release()
+	more = it.Next()
+	if err := it.Err(); err != nil {
+		it.Release()
+		return nil, false, fmt.Errorf("visiting partition %d: %w", pp.partition, err)
+	}
+	return it, more, nil
+}
 
+// visitKeys sends one visit per key of it, starting at its current key
+// when more is true, to the partition's goroutine and waits until all are
+// done. It releases it.
+func (pp *partitionProcessor) visitKeys(ctx context.Context, it storage.Iterator, more bool, name string, meta interface{}, cb ProcessCallback, visited *atomic.Int64) error {
+	defer it.Release()
 	var (
 		outstanding atomic.Int64
 		notify      = make(chan struct{}, 1)
@@ -121,7 +152,7 @@ func (pp *partitionProcessor) visitAll(ctx context.Context, name string, meta in
 		}
 		return nil
 	}
-	for it.Next() {
+	for ; more; more = it.Next() {
 		outstanding.Add(1)
 		item := &visitItem{ctx: ctx, name: name, key: string(it.Key()), meta: meta, cb: cb, done: done}
 		select {
@@ -133,6 +164,12 @@ func (pp *partitionProcessor) visitAll(ctx context.Context, name string, meta in
 		}
 	}
 	if err := it.Err(); err != nil {
+		select {
+		case <-pp.stopped:
+			// The table closed under the iterator.
+			return ErrVisitAborted
+		default:
+		}
 		if werr := wait(); werr != nil {
 			return errors.Join(fmt.Errorf("visiting partition %d: %w", pp.partition, err), werr)
 		}

@@ -10,7 +10,11 @@
 #            (integrationtest, examples' tests)
 #   system   run Goka's system tests against the brokers in
 #            GOKA_SYSTEMTEST_BROKERS (a 3-node cluster: some topics use
-#            replication 2), e.g. those of `scripts/kafka.sh cluster-brokers`
+#            replication 2), e.g. those of `scripts/kafka.sh cluster-brokers`.
+#            They assume Kafka's default group.initial.rebalance.delay.ms
+#            (3 s, as in Goka's docker-compose): TestHotStandby expects both
+#            of its processors in the group's first generation. `make
+#            systemtest` starts the cluster so.
 #
 # Goka's sources come from the Go module proxy (`go mod download`), are
 # copied to $GOKA_COMPAT_DIR and get their imports rewritten:
