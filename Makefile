@@ -94,10 +94,10 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./codec/ ./storage/ .
 
 # The same harness with Goka v1.1.16 in place of this library, for the
-# comparison in README's Benchmarks section (scripts/bench-goka.sh).
+# comparison in README's Benchmarks section (scripts/goka-compat.sh bench).
 BENCH_GOKA_FLAGS ?= -n 1000000 -keys 10000 -partitions 10 -out bench-goka-results.json
 bench-goka:
-	bash scripts/bench-goka.sh $(BENCH_GOKA_FLAGS)
+	bash scripts/goka-compat.sh bench $(BENCH_GOKA_FLAGS)
 
 bench-smoke:
 	$(GO) run ./bench -n 20000 -keys 500 -repeat 1 -out $${TMPDIR:-/tmp}/goka-bench-smoke.json

@@ -124,7 +124,7 @@ func (pp *partitionProcessor) visitKeys(ctx context.Context, it storage.Iterator
 		cancelled   = func() error { return fmt.Errorf("visiting partition %d: %w", pp.partition, ctx.Err()) }
 	)
 	// done is called once per visit handed over, by the partition's
-	// goroutine, possibly after visitAll returned on a cancel. A visit
+	// goroutine, possibly after VisitAllWithStats returned on a cancel. A visit
 	// counts whether its callback succeeded or not: failures stop the
 	// processor and reach Run.
 	done := func(error) {

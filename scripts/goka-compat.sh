@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/goka-compat.sh — compiles and runs Goka's own code against this
 # module with nothing changed but the import paths: the promise that a Goka
-# v1 program builds and behaves the same after changing its imports.
+# v1 program builds and behaves the same after changing its imports. Also
+# runs our benchmark harness with Goka in place of this library.
 #
 # Usage: scripts/goka-compat.sh COMMAND
 #
@@ -15,6 +16,15 @@
 #            (3 s, as in Goka's docker-compose): TestHotStandby expects both
 #            of its processors in the group's first generation. `make
 #            systemtest` starts the cluster so.
+#   bench [FLAGS]
+#            copy bench/ to $GOKA_COMPAT_DIR/bench-goka with the imports of
+#            the packages goka, codec and storage pointed at Goka
+#            (kafkatest, the embedded broker, stays ours: Goka has none),
+#            build it and run it from the repository root with FLAGS
+#            (default: those of `make bench`, writing
+#            bench-goka-results.json). Sarama is the same version for both
+#            (Go's minimal version selection picks the newer of the two
+#            requirements), so the ceiling runs compare directly.
 #
 # Goka's sources come from the Go module proxy (`go mod download`), are
 # copied to $GOKA_COMPAT_DIR and get their imports rewritten:
@@ -32,7 +42,7 @@
 #
 # Environment (defaults in brackets):
 #   GOKA_VERSION [v1.1.16]                     Goka release to check
-#   GOKA_COMPAT_DIR [.cache/goka-compat/<ver>] where the rewritten copy goes
+#   GOKA_COMPAT_DIR [.cache/goka-compat/<ver>] where the rewritten copies go
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -65,19 +75,29 @@ prepare() {
 			exit 1
 		}
 	fi
-	local gover
-	gover="$(sed -n 's/^go //p' "$ROOT/go.mod")"
-	cat >"$GOKA_COMPAT_DIR/go.mod" <<EOF
-module compat
-
-go $gover
-
-require github.com/e3793d55/goka v0.0.0
-
-replace github.com/e3793d55/goka => $ROOT
-EOF
-	(cd "$GOKA_COMPAT_DIR" && go mod tidy >/dev/null)
+	write_module "$GOKA_COMPAT_DIR" compat
 	log "Goka $GOKA_VERSION's examples, integrationtest and systemtest in $GOKA_COMPAT_DIR"
+}
+
+# write_module DIR NAME [REQUIRE...]: a go.mod in DIR that requires this
+# module (replaced by this checkout) and each REQUIRE ("path version"),
+# then go mod tidy.
+write_module() {
+	local dir=$1 name=$2 req
+	shift 2
+	{
+		echo "module $name"
+		echo
+		echo "go $(sed -n 's/^go //p' "$ROOT/go.mod")"
+		echo
+		echo "require github.com/e3793d55/goka v0.0.0"
+		for req in "$@"; do
+			echo "require $req"
+		done
+		echo
+		echo "replace github.com/e3793d55/goka => $ROOT"
+	} >"$dir/go.mod"
+	(cd "$dir" && go mod tidy >/dev/null)
 }
 
 unit() {
@@ -101,9 +121,33 @@ system() {
 	GOKA_SYSTEMTEST=1 go test -v -p 1 -count=1 -timeout 30m -skip "$SYSTEM_SKIP" ./systemtest/
 }
 
-case "${1:-}" in
+bench() {
+	local dir="$GOKA_COMPAT_DIR/bench-goka"
+	rm -rf "$dir"
+	mkdir -p "$dir/bench"
+	cp "$ROOT"/bench/*.go "$dir/bench/"
+	sed -i \
+		-e 's#"github.com/e3793d55/goka"#"github.com/lovoo/goka"#' \
+		-e 's#"github.com/e3793d55/goka/codec"#"github.com/lovoo/goka/codec"#' \
+		-e 's#"github.com/e3793d55/goka/storage"#"github.com/lovoo/goka/storage"#' \
+		"$dir"/bench/*.go
+	write_module "$dir" benchgoka "github.com/lovoo/goka $GOKA_VERSION"
+	(cd "$dir" && go build -o bench-goka ./bench)
+	log "bench with Goka $GOKA_VERSION, sarama $(cd "$dir" && go list -m -f '{{.Version}}' github.com/IBM/sarama)"
+	if [ $# -eq 0 ]; then
+		set -- -n 1000000 -keys 10000 -partitions 10 -out bench-goka-results.json
+	fi
+	# From the repository root, so that a relative -out lands there.
+	cd "$ROOT"
+	exec "$dir/bench-goka" "$@"
+}
+
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
 unit) unit ;;
 system) system ;;
+bench) bench "$@" ;;
 *)
 	sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
 	exit 2
