@@ -43,9 +43,7 @@ func ProducerBuilderWithConfig(config *sarama.Config) ProducerBuilder {
 // global config with client ID "goka-topic-manager" and
 // NewTopicManagerConfig.
 func DefaultTopicManagerBuilder(brokers []string) (TopicManager, error) {
-	config := globalConfigCopy()
-	config.ClientID = "goka-topic-manager"
-	return NewTopicManager(brokers, config, NewTopicManagerConfig())
+	return TopicManagerBuilderWithTopicManagerConfig(NewTopicManagerConfig())(brokers)
 }
 
 // TopicManagerBuilderWithConfig returns a TopicManagerBuilder using config

@@ -344,12 +344,14 @@ func (gg *GroupGraph) Validate() error {
 		add("no input stream in group graph")
 	}
 	table, loop := string(GroupTable(gg.Group())), string(loopName(gg.Group()))
-	for _, e := range append(append(append([]*edge(nil), gg.inputStreams...), gg.inputTables...), append(gg.crossTables, gg.outputStreams...)...) {
-		switch e.topic {
-		case loop:
-			add("%s %q: the group's loop topic cannot be used as %s; use Loop", kindName(e.kind), e.topic, kindName(e.kind))
-		case table:
-			add("%s %q: the group's own table cannot be used as %s; use Persist and Context.Value", kindName(e.kind), e.topic, kindName(e.kind))
+	for _, l := range [][]*edge{gg.inputStreams, gg.inputTables, gg.crossTables, gg.outputStreams} {
+		for _, e := range l {
+			switch e.topic {
+			case loop:
+				add("%s %q: the group's loop topic cannot be used as %s; use Loop", kindName(e.kind), e.topic, kindName(e.kind))
+			case table:
+				add("%s %q: the group's own table cannot be used as %s; use Persist and Context.Value", kindName(e.kind), e.topic, kindName(e.kind))
+			}
 		}
 	}
 	for _, l := range [][]*edge{gg.inputStreams, gg.inputTables, gg.crossTables, gg.outputStreams, gg.loopStream, gg.groupTable} {

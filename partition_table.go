@@ -188,7 +188,7 @@ func (t *partitionTable) run(ctx context.Context, follow bool) error {
 
 	start := sarama.OffsetOldest
 	switch {
-	case local >= 0 && hwm == 0 && local > 0:
+	case local > 0 && hwm == 0:
 		return fmt.Errorf("local storage of %s/%d is at offset %d but the topic partition is empty: the topic was probably recreated; delete the local storage", t.topic, t.partition, local)
 	case local >= hwm && local >= 0:
 		t.log.Printf("goka: local offset %d of %s/%d is not below the high-water mark %d; treating it as recovered", local, t.topic, t.partition, hwm)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -148,14 +150,8 @@ func (p *Processor) WaitForReadyContext(ctx context.Context) error {
 		if p.state.State() > ProcStateRunning {
 			return nil
 		}
-		p.mu.RLock()
-		pps := make([]*partitionProcessor, 0, len(p.partitions))
-		for _, pp := range p.partitions {
-			pps = append(pps, pp)
-		}
-		p.mu.RUnlock()
 		ready := true
-		for _, pp := range pps {
+		for _, pp := range p.activePartitions() {
 			select {
 			case <-pp.recovered:
 			case <-pp.stopped:
@@ -197,6 +193,14 @@ func (p *Processor) Error() error {
 	p.runMu.Lock()
 	defer p.runMu.Unlock()
 	return p.err
+}
+
+// activePartitions returns the partitions this instance processes, in no
+// particular order.
+func (p *Processor) activePartitions() []*partitionProcessor {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return slices.Collect(maps.Values(p.partitions))
 }
 
 // fail records the first fatal error and stops Run.
@@ -588,19 +592,22 @@ func (p *Processor) Get(key string) (interface{}, error) {
 	}
 	p.mu.RLock()
 	n := p.numPartitions
+	var (
+		part int32
+		pt   *partitionTable
+	)
+	if n > 0 {
+		part = partitionOf(p.opts.hasher, key, n)
+		if pp, ok := p.partitions[part]; ok {
+			pt = pp.table
+		} else if sb, ok := p.standby[part]; ok {
+			pt = sb.table
+		}
+	}
 	p.mu.RUnlock()
 	if n <= 0 {
 		return nil, fmt.Errorf("processor %q: %w", p.graph.Group(), ErrNotRunning)
 	}
-	part := partitionOf(p.opts.hasher, key, n)
-	p.mu.RLock()
-	var pt *partitionTable
-	if pp, ok := p.partitions[part]; ok {
-		pt = pp.table
-	} else if sb, ok := p.standby[part]; ok {
-		pt = sb.table
-	}
-	p.mu.RUnlock()
 	if pt == nil {
 		return nil, fmt.Errorf("this processor does not contain partition %d: %w", part, ErrPartitionNotHeld)
 	}

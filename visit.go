@@ -33,12 +33,7 @@ func (p *Processor) VisitAllWithStats(ctx context.Context, name string, meta int
 	if p.graph.GroupTable() == nil {
 		return 0, fmt.Errorf("processor %q: visiting: %w", p.graph.Group(), ErrStateless)
 	}
-	p.mu.RLock()
-	pps := make([]*partitionProcessor, 0, len(p.partitions))
-	for _, pp := range p.partitions {
-		pps = append(pps, pp)
-	}
-	p.mu.RUnlock()
+	pps := p.activePartitions()
 
 	// Every partition's iterator is opened and its first key read before
 	// any visit runs. A visit that fails stops the processor; a partition
@@ -79,10 +74,7 @@ func (p *Processor) VisitAllWithStats(ctx context.Context, name string, meta int
 		}(st)
 	}
 	wg.Wait()
-	if len(errs) > 0 {
-		return visited.Load(), errors.Join(errs...)
-	}
-	return visited.Load(), nil
+	return visited.Load(), errors.Join(errs...)
 }
 
 // visitStart waits until the partition is recovered and returns an
