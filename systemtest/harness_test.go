@@ -248,9 +248,11 @@ func newAdmin(t *testing.T, brokers []string) sarama.ClusterAdmin {
 	return admin
 }
 
-// createTopic creates topic and deletes it when the test ends.
+// createTopic creates topic and deletes it when the test ends (the deletion
+// is registered first, so it also runs if creating the topic fails).
 func createTopic(t *testing.T, brokers []string, topic string, partitions int32, rf int16, cfg map[string]string) {
 	t.Helper()
+	deleteTopics(t, brokers, topic)
 	admin := newAdmin(t, brokers)
 	entries := map[string]*string{}
 	for k, v := range cfg {

@@ -43,7 +43,7 @@ func newGroup(t *testing.T, brokers []string, what string, rf int16, extra ...st
 	g := &group{t: t, brokers: brokers, name: uniqueName(what), extra: extra}
 	g.input = g.name + "-input"
 	createTopic(t, brokers, g.input, partitions, rf, nil)
-	deleteTopics(t, brokers, g.input, g.table())
+	deleteTopics(t, brokers, g.table())
 	return g
 }
 
@@ -130,10 +130,7 @@ func TestB_Scale1To3To1(t *testing.T) {
 
 	time.Sleep(4 * time.Second)
 	t0 := time.Now()
-	more := []*node{g.start("proc1", t.TempDir()), g.start("proc2", t.TempDir())}
-	for _, n := range more {
-		n.waitEvent("ready", 0, 90*time.Second)
-	}
+	more := g.startReady("proc1", "proc2")
 	up := time.Since(t0)
 	t.Logf("scaled up to 3: new instances recovered and processing after %v; assignments %v / %v / %v",
 		up.Round(100*time.Millisecond), first.eventList(), more[0].eventList(), more[1].eventList())
@@ -213,16 +210,7 @@ func TestD_ConnectionsCut(t *testing.T) {
 	b := brokers(t)
 	managedSingle(t)
 	began := time.Now()
-	proxyAddr, err := kafkaenv.ProxyBrokers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	target, err := kafkaenv.ProxyTarget()
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := startProxy(t, proxyAddr, target)
-	pb := []string{proxyAddr}
+	px, pb := proxyFor(t)
 
 	g := newGroup(t, b, "d", 1)
 	g.brokers = pb
@@ -315,7 +303,6 @@ func TestF_ViewProcessKillResume(t *testing.T) {
 	began := time.Now()
 	table := uniqueName("f") + "-table"
 	createTopic(t, b, table, partitions, 1, map[string]string{"cleanup.policy": "compact"})
-	deleteTopics(t, b, table)
 	const keys = 1000
 	l := newLoad(t, b, table, keys)
 	defer l.finish()
@@ -448,20 +435,11 @@ func TestG_TopicChecks(t *testing.T) {
 			return <-errc
 		}
 	}
-	tmBuilder := func(mode goka.TMConfigMismatchBehavior, lb *logBuffer) goka.TopicManagerBuilder {
-		tmc := goka.NewTopicManagerConfig()
-		tmc.Table.Replication, tmc.Stream.Replication = 1, 1
-		tmc.MismatchBehavior = mode
-		tmc.Logger = lb
-		return goka.TopicManagerBuilderWithTopicManagerConfig(tmc)
-	}
-
 	t.Run("table without compaction", func(t *testing.T) {
 		name := uniqueName("g")
 		input := name + "-input"
 		createTopic(t, b, input, 2, 1, nil)
 		createTopic(t, b, name+"-table", 2, 1, map[string]string{"cleanup.policy": "delete"})
-		deleteTopics(t, b, input, name+"-table")
 		gg := func() *goka.GroupGraph {
 			return goka.DefineGroup(goka.Group(name), goka.Input(goka.Stream(input), new(codec.String), cb), goka.Persist(new(codec.String)))
 		}
@@ -470,7 +448,7 @@ func TestG_TopicChecks(t *testing.T) {
 			desc string
 		}{{goka.TMConfigMismatchBehaviorFail, "fail"}, {goka.TMConfigMismatchBehaviorWarn, "warn"}, {goka.TMConfigMismatchBehaviorIgnore, "ignore"}} {
 			lb := new(logBuffer)
-			p, err := goka.NewProcessor(b, gg(), goka.WithTopicManagerBuilder(tmBuilder(tc.mode, lb)),
+			p, err := goka.NewProcessor(b, gg(), goka.WithTopicManagerBuilder(tmBuilder(lb, tc.mode)),
 				goka.WithStorageBuilder(storage.MemoryBuilder()), goka.WithLogger(lb))
 			if err != nil {
 				t.Fatal(err)
@@ -505,9 +483,8 @@ func TestG_TopicChecks(t *testing.T) {
 		in2, in3 := name+"-in2", name+"-in3"
 		createTopic(t, b, in2, 2, 1, nil)
 		createTopic(t, b, in3, 3, 1, nil)
-		deleteTopics(t, b, in2, in3)
 		gg := goka.DefineGroup(goka.Group(name), goka.Inputs(goka.Streams{goka.Stream(in2), goka.Stream(in3)}, new(codec.String), cb), goka.Persist(new(codec.String)))
-		p, err := goka.NewProcessor(b, gg, goka.WithTopicManagerBuilder(tmBuilder(goka.TMConfigMismatchBehaviorIgnore, new(logBuffer))),
+		p, err := goka.NewProcessor(b, gg, goka.WithTopicManagerBuilder(tmBuilder(new(logBuffer), goka.TMConfigMismatchBehaviorIgnore)),
 			goka.WithStorageBuilder(storage.MemoryBuilder()))
 		if err != nil {
 			t.Fatal(err)
