@@ -481,19 +481,25 @@ func process(ctx context.Context, p params, kind string, sb storage.Builder) (re
 		return result{}, err
 	}
 	res := result{Messages: p.n, Seconds: c.since(false), FirstMessageMs: c.firstMs()}
-	heapProfile()
-	// Check the result: the counts add up to the input.
-	sum, err := sumCounts(p, proc.Get)
-	if err != nil {
-		return result{}, errors.Join(err, run.stop())
-	}
-	if err := run.stop(); err != nil {
+	if err := verifyCounts(p, proc.Get, run, "counts"); err != nil {
 		return result{}, err
 	}
-	if sum != int64(p.n) {
-		return result{}, fmt.Errorf("counts add up to %d, want %d", sum, p.n)
-	}
 	return res, nil
+}
+
+// verifyCounts writes the heap profile, sums the counts through get, stops
+// run and checks that the counts add up to the input; what names the counts
+// in the error.
+func verifyCounts(p params, get goka.Getter, run *bgRun, what string) error {
+	heapProfile()
+	sum, err := sumCounts(p, get)
+	if err := errors.Join(err, run.stop()); err != nil {
+		return err
+	}
+	if sum != int64(p.n) {
+		return fmt.Errorf("%s add up to %d, want %d", what, sum, p.n)
+	}
+	return nil
 }
 
 func sumCounts(p params, get func(string) (interface{}, error)) (int64, error) {
@@ -562,13 +568,8 @@ func viewRecovery(ctx context.Context, p params) (result, error) {
 		return result{}, errors.Join(err, run.stop())
 	}
 	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs()}
-	heapProfile()
-	sum, err := sumCounts(p, view.Get)
-	if err := errors.Join(err, run.stop()); err != nil {
+	if err := verifyCounts(p, view.Get, run, "view counts"); err != nil {
 		return result{}, err
-	}
-	if sum != int64(p.n) {
-		return result{}, fmt.Errorf("view counts add up to %d, want %d", sum, p.n)
 	}
 	return res, nil
 }
@@ -587,13 +588,8 @@ func processorRecovery(ctx context.Context, p params) (result, error) {
 		return result{}, errors.Join(err, run.stop())
 	}
 	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs()}
-	heapProfile()
-	sum, err := sumCounts(p, proc.Get)
-	if err := errors.Join(err, run.stop()); err != nil {
+	if err := verifyCounts(p, proc.Get, run, "recovered counts"); err != nil {
 		return result{}, err
-	}
-	if sum != int64(p.n) {
-		return result{}, fmt.Errorf("recovered counts add up to %d, want %d", sum, p.n)
 	}
 	return res, nil
 }
