@@ -25,8 +25,7 @@ type partitionProcessor struct {
 	session   sarama.ConsumerGroupSession
 	producer  Producer
 
-	table   *partitionTable // nil for a stateless processor
-	joins   map[string]*partitionTable
+	partitionTables
 	lookups map[string]*View
 	outputs map[string]Codec
 
@@ -65,7 +64,6 @@ func newPartitionProcessor(proc *Processor, partition int32, session sarama.Cons
 		partition: partition,
 		session:   session,
 		producer:  proc.producer,
-		joins:     make(map[string]*partitionTable),
 		lookups:   proc.lookups,
 		outputs:   make(map[string]Codec),
 		input:     make(chan *sarama.ConsumerMessage, proc.opts.partitionChannelSize),
@@ -87,12 +85,7 @@ func newPartitionProcessor(proc *Processor, partition int32, session sarama.Cons
 	if loop := proc.graph.LoopStream(); loop != nil {
 		pp.trackers[loop.Topic()] = new(commit.Tracker)
 	}
-	if t := proc.graph.GroupTable(); t != nil {
-		pp.table = proc.newTable(t.Topic(), partition, runModeActive)
-	}
-	for _, e := range proc.graph.JointTables() {
-		pp.joins[e.Topic()] = proc.newTable(e.Topic(), partition, runModeActive)
-	}
+	pp.partitionTables = proc.newPartitionTables(partition, runModeActive)
 	return pp
 }
 
@@ -120,26 +113,65 @@ func (pp *partitionProcessor) stop() error {
 	return pp.err
 }
 
-func (pp *partitionProcessor) tables() []*partitionTable { return tablesOf(pp.table, pp.joins) }
+// partitionTables are the group table (if any) and the joined tables of
+// one partition, as an active partition and a standby partition hold them.
+type partitionTables struct {
+	table *partitionTable // nil for a stateless processor
+	joins map[string]*partitionTable
+}
 
-// tablesOf lists a partition's group table (if any) and joined tables.
-func tablesOf(table *partitionTable, joins map[string]*partitionTable) []*partitionTable {
-	out := make([]*partitionTable, 0, len(joins)+1)
-	if table != nil {
-		out = append(out, table)
+// newPartitionTables creates (without opening) the tables of partition
+// part in run mode mode.
+func (p *Processor) newPartitionTables(part int32, mode PPRunMode) partitionTables {
+	pt := partitionTables{joins: make(map[string]*partitionTable)}
+	if t := p.graph.GroupTable(); t != nil {
+		pt.table = p.newTable(t.Topic(), part, mode)
 	}
-	for _, j := range joins {
+	for _, e := range p.graph.JointTables() {
+		pt.joins[e.Topic()] = p.newTable(e.Topic(), part, mode)
+	}
+	return pt
+}
+
+// tables lists the group table (if any) and the joined tables.
+func (pt *partitionTables) tables() []*partitionTable {
+	out := make([]*partitionTable, 0, len(pt.joins)+1)
+	if pt.table != nil {
+		out = append(out, pt.table)
+	}
+	for _, j := range pt.joins {
 		out = append(out, j)
 	}
 	return out
 }
 
-func (pp *partitionProcessor) closeTables() error {
+func (pt *partitionTables) closeTables() error {
 	var errs []error
-	for _, t := range pp.tables() {
+	for _, t := range pt.tables() {
 		errs = append(errs, t.close())
 	}
 	return errors.Join(errs...)
+}
+
+func (pt *partitionTables) flushTables() error {
+	var errs []error
+	for _, t := range pt.tables() {
+		errs = append(errs, t.flush())
+	}
+	return errors.Join(errs...)
+}
+
+// statsWith returns the partition's statistics with the given input and
+// output statistics and a snapshot of its tables.
+func (pt *partitionTables) statsWith(in map[string]*InputStats, out map[string]*OutputStats) *PartitionProcStats {
+	s := &PartitionProcStats{Now: time.Now(), Joined: map[string]*TableStats{}, Input: in, Output: out}
+	if pt.table != nil {
+		s.TableStats = pt.table.stats.snapshot()
+	}
+	for name, j := range pt.joins {
+		s.Joined[name] = j.stats.snapshot()
+	}
+	return s
 }
 
 func (pp *partitionProcessor) run(ctx context.Context) error {
@@ -259,14 +291,6 @@ func (pp *partitionProcessor) drain() {
 	}
 }
 
-func (pp *partitionProcessor) flushTables() error {
-	var errs []error
-	for _, t := range pp.tables() {
-		errs = append(errs, t.flush())
-	}
-	return errors.Join(errs...)
-}
-
 // process runs the callback of one input message. The message is marked
 // for commit once the callback returned and everything it produced is
 // acknowledged, and only if all of that succeeded.
@@ -374,13 +398,5 @@ func (pp *partitionProcessor) tableAcked(msg *sarama.ProducerMessage) {
 }
 
 func (pp *partitionProcessor) statsSnapshot() *PartitionProcStats {
-	in, out := pp.stats.snapshot()
-	s := &PartitionProcStats{Now: time.Now(), Joined: map[string]*TableStats{}, Input: in, Output: out}
-	if pp.table != nil {
-		s.TableStats = pp.table.stats.snapshot()
-	}
-	for name, j := range pp.joins {
-		s.Joined[name] = j.stats.snapshot()
-	}
-	return s
+	return pp.statsWith(pp.stats.snapshot())
 }

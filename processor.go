@@ -639,14 +639,7 @@ func (p *Processor) StatsWithContext(ctx context.Context) *ProcessorStats {
 		s.Group[part] = pp.statsSnapshot()
 	}
 	for part, sb := range p.standby {
-		ps := &PartitionProcStats{Now: time.Now(), Joined: map[string]*TableStats{}, Input: map[string]*InputStats{}, Output: map[string]*OutputStats{}}
-		if sb.table != nil {
-			ps.TableStats = sb.table.stats.snapshot()
-		}
-		for name, j := range sb.joins {
-			ps.Joined[name] = j.stats.snapshot()
-		}
-		s.Group[part] = ps
+		s.Group[part] = sb.statsWith(map[string]*InputStats{}, map[string]*OutputStats{})
 	}
 	p.mu.RUnlock()
 	for name, v := range p.lookups {

@@ -12,23 +12,16 @@ import (
 // (followed until the partition is assigned), recover-only with
 // WithRecoverAhead.
 type standbyPartition struct {
-	table  *partitionTable
-	joins  map[string]*partitionTable
+	partitionTables
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
-
-func (sb *standbyPartition) tables() []*partitionTable { return tablesOf(sb.table, sb.joins) }
 
 // stop stops the goroutines and closes the storages.
 func (sb *standbyPartition) stop() error {
 	sb.cancel()
 	sb.wg.Wait()
-	var errs []error
-	for _, t := range sb.tables() {
-		errs = append(errs, t.close())
-	}
-	return errors.Join(errs...)
+	return sb.closeTables()
 }
 
 // newStandby opens and starts the tables of partition part. Callers hold
@@ -38,20 +31,12 @@ func (p *Processor) newStandby(ctx context.Context, part int32, follow bool) (*s
 	if follow {
 		mode = runModePassive
 	}
-	sb := &standbyPartition{joins: make(map[string]*partitionTable)}
-	if t := p.graph.GroupTable(); t != nil {
-		sb.table = p.newTable(t.Topic(), part, mode)
-	}
-	for _, e := range p.graph.JointTables() {
-		sb.joins[e.Topic()] = p.newTable(e.Topic(), part, mode)
-	}
+	sb := &standbyPartition{partitionTables: p.newPartitionTables(part, mode)}
 	ctx, sb.cancel = context.WithCancel(ctx)
 	for _, t := range sb.tables() {
 		if err := t.open(); err != nil {
 			sb.cancel()
-			for _, o := range sb.tables() {
-				_ = o.close()
-			}
+			_ = sb.closeTables()
 			return nil, fmt.Errorf("standby partition %d: %w", part, err)
 		}
 	}
