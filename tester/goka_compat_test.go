@@ -1,10 +1,13 @@
 package tester_test
 
-// Tests ported from Goka v1.1.16 (examples/4-tests, integrationtest and
-// tester/tester_test.go) to prove that Goka users' tests pass against this
-// package. Changed: import paths; processors and views are stopped at the
-// end of each test, since goleak checks that no goroutine is left; an
-// invalid regexp is built at run time so that linters do not flag it.
+// Tests ported from Goka v1.1.16 (integrationtest and tester/tester_test.go)
+// to prove that Goka users' tests pass against this package; Goka's
+// examples/4-tests runs unchanged in examples/4-tests. Changed: import
+// paths; processors and views are stopped at the end of each test, since
+// goleak checks that no goroutine is left; TestGoka_ErrorCallback also runs
+// the failing callbacks of examples/4-tests' Test_Failing and checks that
+// they are reported as panics, with the invalid regexp built at run time so
+// that linters do not flag it.
 
 import (
 	"context"
@@ -20,233 +23,6 @@ import (
 	"github.com/e3793d55/goka/codec"
 	"github.com/e3793d55/goka/tester"
 )
-
-// examples/4-tests: Scenario (1), one processor with only one input.
-func TestGoka_1Input(t *testing.T) {
-	var (
-		tt              = tester.New(t)
-		receivedMessage string
-	)
-	proc, _ := goka.NewProcessor([]string{}, goka.DefineGroup("group",
-		goka.Input("input", new(codec.String), func(ctx goka.Context, msg interface{}) {
-			receivedMessage = msg.(string)
-		}),
-	),
-		goka.WithTester(tt),
-	)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		err := proc.Run(context.Background())
-		if err != nil {
-			t.Errorf("processor run failed with: %v", err)
-		}
-	}()
-
-	tt.Consume("input", "key", "some message")
-	require.Equal(t, "some message", receivedMessage)
-
-	proc.Stop()
-	<-done
-}
-
-// examples/4-tests: Scenario (2), one input and one output.
-func TestGoka_2InputOutput(t *testing.T) {
-	gkt := tester.New(t)
-	proc, _ := goka.NewProcessor([]string{}, goka.DefineGroup("group",
-		goka.Input("input", new(codec.String), func(ctx goka.Context, msg interface{}) {
-			ctx.Emit("output", ctx.Key(), fmt.Sprintf("forwarded: %v", msg))
-		}),
-		goka.Output("output", new(codec.String)),
-	),
-		goka.WithTester(gkt),
-	)
-	stop := start(t, proc)
-
-	mt := gkt.NewQueueTracker("output")
-	gkt.Consume("input", "key", "some-message")
-
-	key, value, valid := mt.Next()
-	require.True(t, valid)
-	require.Equal(t, "key", key)
-	require.Equal(t, "forwarded: some-message", value)
-	require.NoError(t, stop())
-}
-
-func TestGoka_SetTableValue(t *testing.T) {
-	gkt := tester.New(t)
-	proc, _ := goka.NewProcessor([]string{}, goka.DefineGroup("group",
-		goka.Input("input", new(codec.Int64), func(ctx goka.Context, msg interface{}) {
-			ctx.SetValue(ctx.Value().(int64) + msg.(int64))
-		}),
-		goka.Persist(new(codec.Int64)),
-	),
-		goka.WithTester(gkt),
-	)
-	stop := start(t, proc)
-
-	gkt.SetTableValue("group-table", "value", int64(10))
-	gkt.Consume("input", "value", int64(2))
-
-	value := gkt.TableValue("group-table", "value")
-	require.Equal(t, int64(12), value)
-	require.NoError(t, stop())
-}
-
-func TestGoka_JoinOutput(t *testing.T) {
-	gkt := tester.New(t)
-	proc, _ := goka.NewProcessor([]string{}, goka.DefineGroup("group",
-		goka.Input("input", new(codec.Int64), func(ctx goka.Context, msg interface{}) {
-		}),
-		goka.Output("output", new(codec.Int64)),
-		goka.Join("join", new(codec.Int64)),
-	),
-		goka.WithTester(gkt),
-	)
-	stop := start(t, proc)
-
-	gkt.Consume("input", "value", int64(2))
-	require.NoError(t, stop())
-}
-
-// examples/4-tests: Scenario (3), persist instead of output.
-func TestGoka_3Persist(t *testing.T) {
-	gkt := tester.New(t)
-	proc, _ := goka.NewProcessor([]string{}, goka.DefineGroup("group",
-		goka.Input("input", new(codec.String), func(ctx goka.Context, msg interface{}) {
-			ctx.SetValue(fmt.Sprintf("state: %v", msg))
-		}),
-		goka.Persist(new(codec.String)),
-	),
-		goka.WithTester(gkt),
-	)
-	stop := start(t, proc)
-
-	gkt.Consume("input", "key", "some-message")
-
-	value := gkt.TableValue("group-table", "key")
-	require.Equal(t, "state: some-message", value)
-	require.NoError(t, stop())
-}
-
-// examples/4-tests: Scenario (4), subtests sharing one processor.
-func TestGoka_Subtest(t *testing.T) {
-	gkt := tester.New(t)
-	proc, _ := goka.NewProcessor([]string{}, goka.DefineGroup("group",
-		goka.Input("input", new(codec.String), func(ctx goka.Context, msg interface{}) {
-			ctx.SetValue(fmt.Sprintf("state: %v", msg))
-			ctx.Emit("output", "output-key", fmt.Sprintf("forwarded: %v", msg))
-		}),
-		goka.Persist(new(codec.String)),
-		goka.Output("output", new(codec.String)),
-	),
-		goka.WithTester(gkt),
-	)
-	stop := start(t, proc)
-
-	t.Run("test-1", func(t *testing.T) {
-		gkt.ClearValues()
-		mt := gkt.NewQueueTracker("output")
-
-		gkt.Consume("input", "bob", "hello")
-
-		key, value, ok := mt.Next()
-		require.True(t, ok)
-		require.Equal(t, "output-key", key)
-		require.Equal(t, "forwarded: hello", value)
-
-		require.Equal(t, int64(1), mt.Hwm())
-		require.Equal(t, int64(1), mt.NextOffset())
-
-		_, _, ok = mt.Next()
-		require.False(t, ok)
-	})
-	t.Run("test-2", func(t *testing.T) {
-		gkt.ClearValues()
-
-		gkt.Consume("input", "bob", "hello")
-
-		value := gkt.TableValue("group-table", "bob")
-		require.Equal(t, "state: hello", value)
-	})
-	require.NoError(t, stop())
-}
-
-// examples/4-tests: Scenario (5), a loop and two processors in one tester.
-func TestGoka_Chain(t *testing.T) {
-	gkt := tester.New(t)
-	proc1, _ := goka.NewProcessor([]string{}, goka.DefineGroup("proc1",
-		goka.Input("input", new(codec.String), func(ctx goka.Context, msg interface{}) {
-			ctx.Loopback(ctx.Key(), fmt.Sprintf("loop: %v", msg))
-		}),
-		goka.Loop(new(codec.String), func(ctx goka.Context, msg interface{}) {
-			ctx.Emit("proc1-out", ctx.Key(), fmt.Sprintf("proc1-out: %v", msg))
-		}),
-		goka.Output("proc1-out", new(codec.String)),
-	),
-		goka.WithTester(gkt),
-	)
-	proc2, _ := goka.NewProcessor([]string{}, goka.DefineGroup("proc2",
-		goka.Input("proc1-out", new(codec.String), func(ctx goka.Context, msg interface{}) {
-			ctx.SetValue(fmt.Sprintf("persist: %v", msg))
-		}),
-		goka.Persist(new(codec.String)),
-	),
-		goka.WithTester(gkt),
-	)
-	stop1, stop2 := start(t, proc1), start(t, proc2)
-
-	gkt.Consume("input", "bob", "hello world")
-
-	value := gkt.TableValue("proc2-table", "bob")
-	require.Equal(t, "persist: proc1-out: loop: hello world", value)
-	require.NoError(t, stop1())
-	require.NoError(t, stop2())
-}
-
-// examples/4-tests: Scenario (6), callbacks failing in different ways.
-func TestGoka_Failing(t *testing.T) {
-	for idx, testcase := range []struct {
-		failer func(ctx goka.Context)
-	}{
-		{failer: func(ctx goka.Context) { panic("some panic") }},
-		{failer: func(ctx goka.Context) {
-			var nilPointer *int
-			_ = *nilPointer //nolint:staticcheck // the nil dereference is the test
-		}},
-		{failer: func(ctx goka.Context) { ctx.Fail(fmt.Errorf("failing callback")) }},
-		{failer: func(ctx goka.Context) {
-			var x int
-			_ = 123 / x
-		}},
-		{failer: func(ctx goka.Context) { _ = regexp.MustCompile(strings.Repeat(")", 1)) }},
-	} {
-		t.Run(fmt.Sprintf("failing-test-%d", idx), func(t *testing.T) {
-			gkt := tester.New(t)
-			proc, _ := goka.NewProcessor([]string{}, goka.DefineGroup("group",
-				goka.Inputs(goka.StringsToStreams("input", "input2", "input3", "input4"), new(codec.String), func(ctx goka.Context, msg interface{}) {
-					testcase.failer(ctx)
-				}),
-			),
-				goka.WithTester(gkt),
-			)
-			var (
-				done     = make(chan struct{})
-				runError error
-			)
-			go func() {
-				defer close(done)
-				runError = proc.Run(context.Background())
-			}()
-
-			gkt.Consume("input", "key", "some-message")
-
-			<-done
-			require.Error(t, runError)
-			require.Contains(t, runError.Error(), "panic in callback")
-		})
-	}
-}
 
 type failingDecode struct {
 	codec goka.Codec
@@ -266,6 +42,9 @@ func TestGoka_ErrorCallback(t *testing.T) {
 		name    string
 		consume func(ctx goka.Context, msg interface{})
 		codec   goka.Codec
+		// panics: Run's error also says "panic in callback" (the cases
+		// of examples/4-tests' Test_Failing).
+		panics bool
 	}{
 		{
 			name:    "panic",
@@ -281,6 +60,42 @@ func TestGoka_ErrorCallback(t *testing.T) {
 			name:    "invalid-context-op",
 			consume: func(ctx goka.Context, msg interface{}) { ctx.SetValue(0) },
 			codec:   new(codec.Int64),
+		},
+		{
+			name:    "failing-panic",
+			consume: func(ctx goka.Context, msg interface{}) { panic("some panic") },
+			codec:   new(codec.Int64),
+			panics:  true,
+		},
+		{
+			name: "failing-nil-pointer",
+			consume: func(ctx goka.Context, msg interface{}) {
+				var nilPointer *int
+				_ = *nilPointer //nolint:staticcheck // the nil dereference is the test
+			},
+			codec:  new(codec.Int64),
+			panics: true,
+		},
+		{
+			name:    "failing-ctx-fail",
+			consume: func(ctx goka.Context, msg interface{}) { ctx.Fail(fmt.Errorf("failing callback")) },
+			codec:   new(codec.Int64),
+			panics:  true,
+		},
+		{
+			name: "failing-div-by-zero",
+			consume: func(ctx goka.Context, msg interface{}) {
+				var x int
+				_ = 123 / x
+			},
+			codec:  new(codec.Int64),
+			panics: true,
+		},
+		{
+			name:    "failing-regexp",
+			consume: func(ctx goka.Context, msg interface{}) { _ = regexp.MustCompile(strings.Repeat(")", 1)) },
+			codec:   new(codec.Int64),
+			panics:  true,
 		},
 	} {
 		t.Run(tcase.name, func(t *testing.T) {
@@ -306,6 +121,9 @@ func TestGoka_ErrorCallback(t *testing.T) {
 			case <-done:
 				require.Error(t, err)
 				require.True(t, strings.Contains(err.Error(), "error processing message"))
+				if tcase.panics {
+					require.Contains(t, err.Error(), "panic in callback")
+				}
 			case <-time.After(10 * time.Second):
 				t.Errorf("processor did not shut down as expected")
 			}
