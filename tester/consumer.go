@@ -62,7 +62,6 @@ func (c *consumer) ConsumePartition(topic string, partition int32, offset int64)
 		tt:       c.tt,
 		consumer: c,
 		topic:    topic,
-		next:     offset,
 		applied:  offset,
 		messages: make(chan *sarama.ConsumerMessage),
 		errors:   make(chan *sarama.ConsumerError),
@@ -127,9 +126,9 @@ type partitionConsumer struct {
 	tt       *Tester
 	consumer *consumer
 	topic    string
-	// next is the offset to deliver next, applied the offset up to which
-	// records are applied. Guarded by Tester.mu.
-	next, applied int64
+	// applied is the offset up to which records are applied, and the
+	// offset to deliver next. Guarded by Tester.mu; written only by run.
+	applied int64
 
 	messages chan *sarama.ConsumerMessage
 	errors   chan *sarama.ConsumerError
@@ -142,21 +141,12 @@ var _ sarama.PartitionConsumer = (*partitionConsumer)(nil)
 
 func (pc *partitionConsumer) run() {
 	defer pc.wg.Done()
-	for {
-		pc.tt.mu.Lock()
-		q := pc.tt.queueLocked(pc.topic)
-		if pc.next >= q.hwm() {
-			wake := pc.tt.wake
-			pc.tt.mu.Unlock()
-			select {
-			case <-wake:
-				continue
-			case <-pc.done:
-				return
-			}
+	// run is the only writer of pc.applied, set before run started.
+	for next := pc.applied; ; {
+		msg := pc.tt.waitMessage(pc.topic, next, pc.done)
+		if msg == nil {
+			return
 		}
-		msg := q.consumerMessage(pc.next)
-		pc.tt.mu.Unlock()
 		for _, m := range []*sarama.ConsumerMessage{msg, nil} {
 			select {
 			case pc.messages <- m:
@@ -164,9 +154,9 @@ func (pc *partitionConsumer) run() {
 				return
 			}
 		}
+		next++
 		pc.tt.mu.Lock()
-		pc.next++
-		pc.applied = pc.next
+		pc.applied = next
 		pc.tt.changedLocked()
 		pc.tt.mu.Unlock()
 	}
@@ -191,11 +181,7 @@ func (pc *partitionConsumer) AsyncClose() { _ = pc.Close() }
 func (pc *partitionConsumer) Messages() <-chan *sarama.ConsumerMessage { return pc.messages }
 func (pc *partitionConsumer) Errors() <-chan *sarama.ConsumerError     { return pc.errors }
 
-func (pc *partitionConsumer) HighWaterMarkOffset() int64 {
-	pc.tt.mu.Lock()
-	defer pc.tt.mu.Unlock()
-	return pc.tt.queueLocked(pc.topic).hwm()
-}
+func (pc *partitionConsumer) HighWaterMarkOffset() int64 { return pc.tt.hwm(pc.topic) }
 
 func (pc *partitionConsumer) Pause()         {}
 func (pc *partitionConsumer) Resume()        {}

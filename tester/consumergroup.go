@@ -51,7 +51,7 @@ func (cg *consumerGroup) Consume(ctx context.Context, topics []string, handler s
 	for _, topic := range topics {
 		tt.queueLocked(topic)
 		s.marked[topic] = cg.committed[topic]
-		s.claims = append(s.claims, &claim{tt: tt, topic: topic, initial: cg.committed[topic], next: cg.committed[topic], msgs: make(chan *sarama.ConsumerMessage)})
+		s.claims = append(s.claims, &claim{tt: tt, topic: topic, initial: cg.committed[topic], msgs: make(chan *sarama.ConsumerMessage)})
 	}
 	cg.session = s
 	tt.changedLocked()
@@ -189,31 +189,17 @@ func (s *session) ResetOffset(topic string, partition int32, offset int64, metad
 
 // deliver feeds c with the messages of its topic until the session ends.
 func (s *session) deliver(c *claim) {
-	tt := s.cg.tt
 	defer close(c.msgs)
-	for {
-		tt.mu.Lock()
-		q := tt.queueLocked(c.topic)
-		if c.next >= q.hwm() {
-			wake := tt.wake
-			tt.mu.Unlock()
-			select {
-			case <-wake:
-				continue
-			case <-s.ctx.Done():
-				return
-			}
+	for next := c.initial; ; next++ {
+		msg := s.cg.tt.waitMessage(c.topic, next, s.ctx.Done())
+		if msg == nil {
+			return
 		}
-		msg := q.consumerMessage(c.next)
-		tt.mu.Unlock()
 		select {
 		case c.msgs <- msg:
 		case <-s.ctx.Done():
 			return
 		}
-		tt.mu.Lock()
-		c.next++
-		tt.mu.Unlock()
 	}
 }
 
@@ -238,10 +224,9 @@ func (s *session) busyLocked() []string {
 type claim struct {
 	tt    *Tester
 	topic string
-	// initial is the offset the session started at, next the offset to
-	// deliver next (guarded by Tester.mu).
-	initial, next int64
-	msgs          chan *sarama.ConsumerMessage
+	// initial is the offset the session started at.
+	initial int64
+	msgs    chan *sarama.ConsumerMessage
 }
 
 var _ sarama.ConsumerGroupClaim = (*claim)(nil)
@@ -249,11 +234,5 @@ var _ sarama.ConsumerGroupClaim = (*claim)(nil)
 func (c *claim) Topic() string                            { return c.topic }
 func (c *claim) Partition() int32                         { return 0 }
 func (c *claim) InitialOffset() int64                     { return c.initial }
-func (c *claim) HighWaterMarkOffset() int64               { return c.hwm() }
+func (c *claim) HighWaterMarkOffset() int64               { return c.tt.hwm(c.topic) }
 func (c *claim) Messages() <-chan *sarama.ConsumerMessage { return c.msgs }
-
-func (c *claim) hwm() int64 {
-	c.tt.mu.Lock()
-	defer c.tt.mu.Unlock()
-	return c.tt.queueLocked(c.topic).hwm()
-}

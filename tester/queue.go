@@ -1,6 +1,7 @@
 package tester
 
 import (
+	"bytes"
 	"sort"
 	"time"
 
@@ -29,14 +30,10 @@ func (q *queue) hwm() int64 { return int64(len(q.messages)) }
 
 func (q *queue) push(key string, value []byte, headers goka.Headers, ts time.Time) int64 {
 	offset := q.hwm()
-	var v []byte
-	if value != nil {
-		v = append(make([]byte, 0, len(value)), value...)
-	}
 	q.messages = append(q.messages, &message{
 		offset:    offset,
 		key:       key,
-		value:     v,
+		value:     bytes.Clone(value),
 		headers:   copyHeaders(headers),
 		timestamp: ts,
 	})
@@ -166,19 +163,13 @@ func (mt *QueueTracker) NextRawWithHeaders() (goka.Headers, string, []byte, bool
 	}
 	m := q.messages[mt.nextOffset]
 	mt.nextOffset++
-	var value []byte
-	if m.value != nil {
-		value = append(make([]byte, 0, len(m.value)), m.value...)
-	}
-	return copyHeaders(m.headers), m.key, value, true
+	return copyHeaders(m.headers), m.key, bytes.Clone(m.value), true
 }
 
 // Hwm returns the high-water mark of the topic: the offset the next message
 // will get.
 func (mt *QueueTracker) Hwm() int64 {
-	mt.tt.mu.Lock()
-	defer mt.tt.mu.Unlock()
-	return mt.tt.queueLocked(mt.topic).hwm()
+	return mt.tt.hwm(mt.topic)
 }
 
 // NextOffset returns the offset of the message Next returns next.

@@ -116,6 +116,34 @@ func (tt *Tester) queueLocked(topic string) *queue {
 	return q
 }
 
+// hwm returns the high-water mark of topic.
+func (tt *Tester) hwm(topic string) int64 {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	return tt.queueLocked(topic).hwm()
+}
+
+// waitMessage waits until topic has a message at offset and returns it as
+// sarama consumers deliver it, or returns nil once done is closed.
+func (tt *Tester) waitMessage(topic string, offset int64, done <-chan struct{}) *sarama.ConsumerMessage {
+	for {
+		tt.mu.Lock()
+		q := tt.queueLocked(topic)
+		if offset < q.hwm() {
+			msg := q.consumerMessage(offset)
+			tt.mu.Unlock()
+			return msg
+		}
+		wake := tt.wake
+		tt.mu.Unlock()
+		select {
+		case <-wake:
+		case <-done:
+			return nil
+		}
+	}
+}
+
 func (tt *Tester) storageLocked(topic string) storage.Storage {
 	st, ok := tt.storages[topic]
 	if !ok {
