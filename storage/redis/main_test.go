@@ -18,7 +18,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
+
+	"github.com/e3793d55/goka/internal/leaktest"
 )
 
 // requireEnv makes the tests fail instead of skip when redis-server is
@@ -36,38 +37,25 @@ func TestMain(m *testing.M) {
 	// storage's own errors say what failed.
 	goredis.SetLogger(quietLogger{})
 	shared, sharedErr = startSharedServer()
-	code := m.Run()
+	// leaktest's grace period also covers go-redis' pool sleeping in its
+	// one-second redial loop when a test closes a client of a dead server.
+	leaktest.VerifyTestMain(mainRun{m})
+}
+
+// mainRun stops the shared server after the tests.
+type mainRun struct{ m *testing.M }
+
+func (r mainRun) Run() int {
+	code := r.m.Run()
 	if shared != nil {
 		shared.stop()
 	}
-	if code == 0 {
-		// go-redis' pool may be sleeping in its one-second redial loop when a
-		// test closes a client of a dead server, so allow a few seconds.
-		if err := findLeaks(5 * time.Second); err != nil {
-			fmt.Fprintf(os.Stderr, "goleak: goroutines outlived the tests: %v\n", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	return code
 }
 
 type quietLogger struct{}
 
 func (quietLogger) Printf(context.Context, string, ...any) {}
-
-// findLeaks runs goleak.Find (which retries for about half a second) until it
-// finds nothing or wait has passed.
-func findLeaks(wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for {
-		// sarama's metrics library (processor_test.go runs processors) starts
-		// one ticker goroutine per process that never ends.
-		err := goleak.Find(goleak.IgnoreTopFunction("github.com/rcrowley/go-metrics.(*meterArbiter).tick"))
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-	}
-}
 
 func startSharedServer() (*redisServer, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {

@@ -3,7 +3,6 @@ package redis_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,14 +97,18 @@ func newRedisProcessor(t *testing.T, brokers []string, group goka.Group, client 
 // running is a processor's Run in a goroutine.
 type running struct {
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when Run has returned
+	err    error         // Run's error, set before done is closed
 }
 
 func runProcessor(t *testing.T, p *goka.Processor) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- p.Run(ctx) }()
+	r := &running{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		r.err = p.Run(ctx)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -122,9 +125,8 @@ func (r *running) stop(t *testing.T) error {
 	t.Helper()
 	r.cancel()
 	select {
-	case err := <-r.done:
-		r.done <- err
-		return err
+	case <-r.done:
+		return r.err
 	case <-time.After(60 * time.Second):
 		t.Fatal("Run did not return 60 s after cancel")
 		return nil
@@ -172,9 +174,8 @@ func waitForIDs(t *testing.T, p *goka.Processor, r *running, n int) {
 			return
 		}
 		select {
-		case err := <-r.done:
-			r.done <- err
-			t.Fatalf("processor stopped: %v (%s)", err, missing)
+		case <-r.done:
+			t.Fatalf("processor stopped: %v (%s)", r.err, missing)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -219,7 +220,6 @@ func TestProcessorEndToEnd(t *testing.T) {
 	// offsets.
 	p = newRedisProcessor(t, brokers, group, client)
 	r = runProcessor(t, p)
-	require.NoError(t, p.WaitForReadyContext(context.Background()))
 	waitForIDs(t, p, r, 40)
 	emitIDs(t, brokers, 40, 60)
 	waitForIDs(t, p, r, 60)
@@ -229,7 +229,6 @@ func TestProcessorEndToEnd(t *testing.T) {
 	require.NoError(t, client.FlushAll(ctx).Err())
 	p = newRedisProcessor(t, brokers, group, client)
 	r = runProcessor(t, p)
-	require.NoError(t, p.WaitForReadyContext(context.Background()))
 	waitForIDs(t, p, r, 60)
 	emitIDs(t, brokers, 60, 80)
 	waitForIDs(t, p, r, 80)
@@ -261,8 +260,8 @@ func TestProcessorRedisRestart(t *testing.T) {
 		emitIDs(t, brokers, next, next+e2eKeys)
 		next += e2eKeys
 		select {
-		case runErr = <-r.done:
-			r.done <- runErr
+		case <-r.done:
+			runErr = r.err
 		case <-time.After(100 * time.Millisecond):
 		}
 		require.False(t, time.Now().After(deadline), "the processor did not notice that Redis is gone within 30 s")
@@ -297,8 +296,8 @@ func waitReady(p *goka.Processor, r *running) error {
 	ready := make(chan error, 1)
 	go func() { ready <- p.WaitForReadyContext(context.Background()) }()
 	select {
-	case err := <-r.done:
-		r.done <- err
+	case <-r.done:
+		err := r.err
 		if err == nil {
 			err = fmt.Errorf("Run returned nil before ready")
 		}
@@ -311,13 +310,8 @@ func waitReady(p *goka.Processor, r *running) error {
 // TestProcessorRedisRefused starts a processor whose Redis refuses
 // connections: Run fails soon with an error naming the address.
 func TestProcessorRedisRefused(t *testing.T) {
-	if shared == nil {
-		skipOrFail(t, sharedErr)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
+	sharedServer(t)
+	addr := closedPort(t)
 	client := newClient(t, addr)
 	brokers := e2eSetup(t)
 
@@ -326,8 +320,8 @@ func TestProcessorRedisRefused(t *testing.T) {
 	r := runProcessor(t, p)
 	var runErr error
 	select {
-	case runErr = <-r.done:
-		r.done <- runErr
+	case <-r.done:
+		runErr = r.err
 	case <-time.After(gokaredis.DefaultTimeout + 10*time.Second):
 		t.Fatal("Run did not fail within the storage's timeout")
 	}
