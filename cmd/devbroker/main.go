@@ -57,15 +57,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// Port(0) (a free port) and DataDir("") (in memory) are kafkatest's
+	// defaults.
 	opts := []kafkatest.Option{
 		kafkatest.NumBrokers(*brokers),
 		kafkatest.Partitions(*partitions),
-	}
-	if *port != 0 {
-		opts = append(opts, kafkatest.Port(*port))
-	}
-	if *dataDir != "" {
-		opts = append(opts, kafkatest.DataDir(*dataDir))
+		kafkatest.Port(*port),
+		kafkatest.DataDir(*dataDir),
 	}
 	if *autoCreate {
 		opts = append(opts, kafkatest.AutoCreateTopics())
