@@ -34,7 +34,7 @@ type partitionProcessor struct {
 
 	state    *Signal
 	stats    *partitionStatsCollector
-	trackers map[string]*commit.Tracker
+	inputs   map[string]*inputTopic // the input streams and the loop topic
 
 	// tableAckedFn is pp.tableAcked, bound once: a method value made per
 	// table write would allocate each time.
@@ -45,6 +45,14 @@ type partitionProcessor struct {
 	stopped   chan struct{} // closed when processing ends
 	done      chan struct{} // closed when storages are closed
 	err       error
+}
+
+// inputTopic is what processing a message of one input topic needs, found
+// with one map lookup per message.
+type inputTopic struct {
+	tracker *commit.Tracker
+	codec   Codec
+	cb      ProcessCallback
 }
 
 type visitItem struct {
@@ -70,7 +78,7 @@ func newPartitionProcessor(proc *Processor, partition int32, session sarama.Cons
 		visits:    make(chan *visitItem, proc.opts.partitionChannelSize),
 		state:     NewSignal(PPStateIdle, PPStateRecovering, PPStateRunning, PPStateStopping, PPStateStopped),
 		stats:     newPartitionStatsCollector(),
-		trackers:  make(map[string]*commit.Tracker),
+		inputs:    make(map[string]*inputTopic),
 		recovered: make(chan struct{}),
 		stopped:   make(chan struct{}),
 		done:      make(chan struct{}),
@@ -79,11 +87,12 @@ func newPartitionProcessor(proc *Processor, partition int32, session sarama.Cons
 	for _, e := range proc.graph.OutputStreams() {
 		pp.outputs[e.Topic()] = e.Codec()
 	}
-	for _, e := range proc.graph.InputStreams() {
-		pp.trackers[e.Topic()] = new(commit.Tracker)
-	}
+	topics := proc.graph.InputStreams().Topics()
 	if loop := proc.graph.LoopStream(); loop != nil {
-		pp.trackers[loop.Topic()] = new(commit.Tracker)
+		topics = append(topics, loop.Topic())
+	}
+	for _, t := range topics {
+		pp.inputs[t] = &inputTopic{tracker: new(commit.Tracker), codec: proc.graph.codec(t), cb: proc.graph.callback(t)}
 	}
 	pp.partitionTables = proc.newPartitionTables(partition, runModeActive)
 	return pp
@@ -277,8 +286,8 @@ func (pp *partitionProcessor) drain() {
 	deadline := time.Now().Add(drainTimeout)
 	for {
 		pending := 0
-		for _, tr := range pp.trackers {
-			pending += tr.Pending()
+		for _, in := range pp.inputs {
+			pending += in.tracker.Pending()
 		}
 		if pending == 0 || pp.proc.failure() != nil {
 			return
@@ -296,23 +305,23 @@ func (pp *partitionProcessor) drain() {
 // acknowledged, and only if all of that succeeded.
 func (pp *partitionProcessor) process(ctx context.Context, msg *sarama.ConsumerMessage) error {
 	pp.stats.countInput(msg.Topic, len(msg.Value), msg.Offset, 0, msg.Timestamp)
-	tracker := pp.trackers[msg.Topic]
-	if tracker == nil {
+	in := pp.inputs[msg.Topic]
+	if in == nil {
 		return &MessageError{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset, Key: string(msg.Key),
 			Err: fmt.Errorf("topic %q is not an input of group %q", msg.Topic, pp.graph.Group())}
 	}
 	if msg.Value == nil && pp.opts.nilHandling == NilIgnore {
-		tracker.Add(msg.Offset)
-		pp.markDone(tracker, msg.Topic, msg.Offset)
+		in.tracker.Add(msg.Offset)
+		pp.markDone(in.tracker, msg.Topic, msg.Offset)
 		return nil
 	}
 	var value interface{}
 	if msg.Value != nil || pp.opts.nilHandling == NilDecode {
 		var err error
-		value, err = pp.graph.codec(msg.Topic).Decode(msg.Value)
+		value, err = in.codec.Decode(msg.Value)
 		if err != nil {
 			return &MessageError{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset, Key: string(msg.Key),
-				Err: fmt.Errorf("decoding value with %T: %w", pp.graph.codec(msg.Topic), err)}
+				Err: fmt.Errorf("decoding value with %T: %w", in.codec, err)}
 		}
 	}
 
@@ -326,10 +335,10 @@ func (pp *partitionProcessor) process(ctx context.Context, msg *sarama.ConsumerM
 		offset:     msg.Offset,
 		timestamp:  msg.Timestamp,
 		rawHeaders: msg.Headers,
-		tracker:    tracker,
+		tracker:    in.tracker,
 	}
-	tracker.Add(offset)
-	err := pp.runCallback(pp.graph.callback(msg.Topic), cctx, value)
+	in.tracker.Add(offset)
+	err := pp.runCallback(in.cb, cctx, value)
 	cctx.callbackReturned(err)
 	if err != nil {
 		return &MessageError{Topic: topic, Partition: pp.partition, Offset: offset, Key: key, Err: err}
