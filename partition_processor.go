@@ -32,9 +32,9 @@ type partitionProcessor struct {
 	input  chan *sarama.ConsumerMessage
 	visits chan *visitItem
 
-	state    *Signal
-	stats    *partitionStatsCollector
-	inputs   map[string]*inputTopic // the input streams and the loop topic
+	state  *Signal
+	stats  *partitionStatsCollector
+	inputs map[string]*inputTopic // the input streams and the loop topic
 
 	// tableAckedFn is pp.tableAcked, bound once: a method value made per
 	// table write would allocate each time.
