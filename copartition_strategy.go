@@ -2,7 +2,9 @@ package goka
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/IBM/sarama"
@@ -23,21 +25,10 @@ type copartitioningStrategy struct{ strict bool }
 func (s *copartitioningStrategy) Name() string { return "copartition" }
 
 func (s *copartitioningStrategy) Plan(members map[string]sarama.ConsumerGroupMemberMetadata, topics map[string][]int32) (sarama.BalanceStrategyPlan, error) {
-	var (
-		partitions []int32
-		firstTopic string
-	)
-	for topic, parts := range topics {
-		sorted := append([]int32(nil), parts...)
-		sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-		if partitions == nil {
-			partitions, firstTopic = sorted, topic
-			continue
-		}
-		if !equalPartitions(partitions, sorted) {
-			return nil, fmt.Errorf("copartition strategy: topics %q and %q have different partitions (%v vs %v): %w",
-				firstTopic, topic, partitions, sorted, ErrNotCopartitioned)
-		}
+	partitions, mismatch := copartitioned(topics)
+	if mismatch != nil {
+		return nil, fmt.Errorf("copartition strategy: topics %q and %q have different partitions (%v vs %v): %w",
+			mismatch.first, mismatch.other, mismatch.firstParts, mismatch.otherParts, ErrNotCopartitioned)
 	}
 
 	memberIDs := make([]string, 0, len(members))
@@ -53,8 +44,8 @@ func (s *copartitioningStrategy) Plan(members map[string]sarama.ConsumerGroupMem
 		}
 		if subscribed == nil {
 			subscribed = set
-		} else if !equalSets(subscribed, set) {
-			return nil, fmt.Errorf("copartition strategy: members subscribe to different topics (%v vs %v)", meta.Topics, keys(subscribed))
+		} else if !maps.Equal(subscribed, set) {
+			return nil, fmt.Errorf("copartition strategy: members subscribe to different topics (%v vs %v)", meta.Topics, slices.Sorted(maps.Keys(subscribed)))
 		}
 	}
 	sort.Strings(memberIDs)
@@ -78,35 +69,28 @@ func (s *copartitioningStrategy) AssignmentData(memberID string, topics map[stri
 	return nil, nil
 }
 
-func equalPartitions(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+// partitionMismatch names two topics whose partitions differ.
+type partitionMismatch struct {
+	first, other           string
+	firstParts, otherParts []int32
 }
 
-func equalSets(a, b map[string]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
+// copartitioned returns the sorted partitions shared by every topic of
+// topics, or the first two topics found to differ.
+func copartitioned(topics map[string][]int32) ([]int32, *partitionMismatch) {
+	var (
+		parts []int32
+		first string
+	)
+	for topic, ps := range topics {
+		sorted := slices.Sorted(slices.Values(ps))
+		if parts == nil {
+			parts, first = sorted, topic
+			continue
+		}
+		if !slices.Equal(parts, sorted) {
+			return nil, &partitionMismatch{first: first, other: topic, firstParts: parts, otherParts: sorted}
 		}
 	}
-	return true
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return parts, nil
 }

@@ -7,7 +7,6 @@ import (
 	"hash"
 	"maps"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -412,8 +411,7 @@ func (p *Processor) prepareTopics() (int, error) {
 
 // checkPartitionIDs requires partitions 0..n-1 without gaps.
 func checkPartitionIDs(topic string, parts []int32) error {
-	sorted := append([]int32(nil), parts...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	sorted := slices.Sorted(slices.Values(parts))
 	for i, id := range sorted {
 		if id != int32(i) {
 			return fmt.Errorf("topic %q has partitions %v: expected 0..%d without gaps", topic, sorted, len(sorted)-1)
@@ -464,23 +462,13 @@ func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 	p := h.p
 	p.state.SetState(ProcStateSetup)
 	claims := session.Claims()
-	var (
-		parts []int32
-		first string
-	)
-	for topic, ps := range claims {
-		sorted := append([]int32(nil), ps...)
-		sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-		if parts == nil {
-			parts, first = sorted, topic
-			continue
-		}
-		if !equalPartitions(parts, sorted) {
-			// Not retryable: stop the processor instead of rejoining forever.
-			err := fmt.Errorf("session claims are not copartitioned: topic %q has %v, topic %q has %v: %w", first, parts, topic, sorted, ErrNotCopartitioned)
-			p.fail(err)
-			return err
-		}
+	parts, mismatch := copartitioned(claims)
+	if mismatch != nil {
+		// Not retryable: stop the processor instead of rejoining forever.
+		err := fmt.Errorf("session claims are not copartitioned: topic %q has %v, topic %q has %v: %w",
+			mismatch.first, mismatch.firstParts, mismatch.other, mismatch.otherParts, ErrNotCopartitioned)
+		p.fail(err)
+		return err
 	}
 	assignment := make(Assignment, len(parts))
 	for _, part := range parts {
