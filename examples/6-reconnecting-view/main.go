@@ -107,13 +107,7 @@ func run(keepRunning bool) error {
 	}
 	defer b.close()
 	tmc := exampleenv.Configure()
-	tm, err := goka.NewTopicManager(b.addrs, goka.DefaultConfig(), tmc)
-	if err != nil {
-		return err
-	}
-	err = tm.EnsureTableExists(string(table), partitions)
-	_ = tm.Close()
-	if err != nil {
+	if err := exampleenv.EnsureTables(b.addrs, tmc, partitions, table); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "goka-6-view-")

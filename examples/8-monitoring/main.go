@@ -84,13 +84,7 @@ func run(addr string, messages int, keepRunning bool) error {
 		return err
 	}
 	// The enricher joins the counter's table, so it must exist first.
-	tm, err := goka.NewTopicManager(brokers, goka.DefaultConfig(), tmc)
-	if err != nil {
-		return err
-	}
-	err = tm.EnsureTableExists(string(goka.GroupTable(counter)), partitions)
-	_ = tm.Close()
-	if err != nil {
+	if err := exampleenv.EnsureTables(brokers, tmc, partitions, goka.GroupTable(counter)); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "goka-8-monitoring-")

@@ -86,6 +86,22 @@ func EnsureStreams(brokers []string, tmc *goka.TopicManagerConfig, partitions in
 	return nil
 }
 
+// EnsureTables creates the table topics with partitions partitions if they
+// do not exist.
+func EnsureTables(brokers []string, tmc *goka.TopicManagerConfig, partitions int, tables ...goka.Table) error {
+	tm, err := goka.NewTopicManager(brokers, goka.DefaultConfig(), tmc)
+	if err != nil {
+		return err
+	}
+	defer tm.Close() //nolint:errcheck // nothing to do about it
+	for _, t := range tables {
+		if err := tm.EnsureTableExists(string(t), partitions); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // WaitFor polls cond until it holds, ctx ends or a minute has passed.
 func WaitFor(ctx context.Context, what string, cond func() bool) error {
 	deadline := time.Now().Add(time.Minute)

@@ -80,7 +80,7 @@ func run(addr string, procs []string, keepRunning bool) error {
 		messaging.SentStream, messaging.ReceivedStream, blocker.Stream, translator.Stream); err != nil {
 		return err
 	}
-	if err := ensureTables(brokers, tmc, blocker.Table, collector.Table, detector.Table, translator.Table); err != nil {
+	if err := exampleenv.EnsureTables(brokers, tmc, partitions, blocker.Table, collector.Table, detector.Table, translator.Table); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "goka-3-messaging-")
@@ -171,20 +171,6 @@ func run(addr string, procs []string, keepRunning bool) error {
 	return grp.Wait().ErrorOrNil()
 }
 
-func ensureTables(brokers []string, tmc *goka.TopicManagerConfig, tables ...goka.Table) error {
-	tm, err := goka.NewTopicManager(brokers, goka.DefaultConfig(), tmc)
-	if err != nil {
-		return err
-	}
-	defer tm.Close() //nolint:errcheck // nothing to do about it
-	for _, t := range tables {
-		if err := tm.EnsureTableExists(string(t), partitions); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // scenario drives the example through the service and prints what
 // happens.
 type scenario struct {
@@ -207,7 +193,7 @@ func (s *scenario) run(ctx context.Context) error {
 	if err := emitAll(s.brokers, translator.Stream, new(translator.ValueCodec), words); err != nil {
 		return err
 	}
-	if err := s.waitFor(ctx, "translations", func() bool {
+	if err := exampleenv.WaitFor(ctx, "translations", func() bool {
 		for w, t := range words {
 			if v, _ := s.views[translator.Table].Get(w); v != t {
 				return false
@@ -224,7 +210,7 @@ func (s *scenario) run(ctx context.Context) error {
 		return err
 	}
 	var feed []messaging.Message
-	if err := s.waitFor(ctx, "bob's feed", func() bool {
+	if err := exampleenv.WaitFor(ctx, "bob's feed", func() bool {
 		feed = s.feed("bob")
 		return slices.ContainsFunc(feed, func(m messaging.Message) bool { return m.From == "alice" })
 	}); err != nil {
@@ -241,7 +227,7 @@ func (s *scenario) run(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := s.waitFor(ctx, "the spammer to be blocked", func() bool {
+	if err := exampleenv.WaitFor(ctx, "the spammer to be blocked", func() bool {
 		v, _ := s.views[blocker.Table].Get("spammer")
 		b, _ := v.(*blocker.BlockValue)
 		return b != nil && b.Blocked
@@ -294,22 +280,6 @@ func (s *scenario) feed(user string) []messaging.Message {
 	var feed []messaging.Message
 	_ = json.NewDecoder(resp.Body).Decode(&feed)
 	return feed
-}
-
-// waitFor polls cond for up to a minute.
-func (s *scenario) waitFor(ctx context.Context, what string, cond func() bool) error {
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("waiting for %s: timed out", what)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return nil
 }
 
 func emitAll(brokers []string, topic goka.Stream, c goka.Codec, kv map[string]string) error {
