@@ -1,7 +1,6 @@
 package messaging_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/e3793d55/goka/examples/3-messaging/collector"
 	"github.com/e3793d55/goka/examples/3-messaging/detector"
 	"github.com/e3793d55/goka/examples/3-messaging/filter"
+	"github.com/e3793d55/goka/examples/3-messaging/internal/msgtest"
 	"github.com/e3793d55/goka/examples/3-messaging/translator"
 	"github.com/e3793d55/goka/internal/leaktest"
 	"github.com/e3793d55/goka/tester"
@@ -26,21 +26,9 @@ func TestMain(m *testing.M) { leaktest.VerifyTestMain(m) }
 // loop → blocker → the filter's join table) is done.
 func TestMessaging(t *testing.T) {
 	gkt := tester.New(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var done []chan error
 	for _, g := range []*goka.GroupGraph{blocker.Graph(), collector.Graph(), detector.Graph(), filter.Graph(), translator.Graph()} {
-		p, err := goka.NewProcessor(nil, g, goka.WithTester(gkt))
-		require.NoError(t, err)
-		d := make(chan error, 1)
-		go func() { d <- p.Run(ctx) }()
-		done = append(done, d)
+		msgtest.Run(t, gkt, g)
 	}
-	t.Cleanup(func() {
-		cancel()
-		for _, d := range done {
-			require.NoError(t, <-d)
-		}
-	})
 	send := func(from, to, content string) {
 		gkt.Consume(string(messaging.SentStream), from, &messaging.Message{From: from, To: to, Content: content})
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/e3793d55/goka"
 	messaging "github.com/e3793d55/goka/examples/3-messaging"
 	"github.com/e3793d55/goka/examples/3-messaging/collector"
+	"github.com/e3793d55/goka/examples/3-messaging/internal/msgtest"
 	"github.com/e3793d55/goka/examples/3-messaging/service"
 	"github.com/e3793d55/goka/internal/leaktest"
 	"github.com/e3793d55/goka/tester"
@@ -30,28 +31,24 @@ func TestService(t *testing.T) {
 	require.NoError(t, err)
 	view, err := goka.NewView(nil, collector.Table, new(messaging.MessageListCodec), goka.WithViewTester(gkt))
 	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- view.Run(ctx) }()
+	// Registered before the processors' clean-ups, so it runs after them:
+	// the emitter finishes once everything has stopped.
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		require.NoError(t, emitter.Finish())
+	})
 	// Without the filter, forward sent messages to the collector as they are.
-	fwd, err := goka.NewProcessor(nil, goka.DefineGroup("forward",
+	msgtest.Run(t, gkt, goka.DefineGroup("forward",
 		goka.Input(messaging.SentStream, new(messaging.MessageCodec), func(ctx goka.Context, msg interface{}) {
 			ctx.Emit(messaging.ReceivedStream, msg.(*messaging.Message).To, msg)
 		}),
 		goka.Output(messaging.ReceivedStream, new(messaging.MessageCodec)),
-	), goka.WithTester(gkt))
-	require.NoError(t, err)
-	coll, err := goka.NewProcessor(nil, collector.Graph(), goka.WithTester(gkt))
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 3)
-	go func() { done <- view.Run(ctx) }()
-	go func() { done <- fwd.Run(ctx) }()
-	go func() { done <- coll.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		for range 3 {
-			require.NoError(t, <-done)
-		}
-		require.NoError(t, emitter.Finish())
-	})
+	))
+	msgtest.Run(t, gkt, collector.Graph())
 
 	select {
 	case <-view.WaitRunning():
