@@ -73,29 +73,24 @@ func SignalContext() (context.Context, context.CancelFunc) {
 // EnsureStreams creates the stream topics with partitions partitions if
 // they do not exist.
 func EnsureStreams(brokers []string, tmc *goka.TopicManagerConfig, partitions int, topics ...goka.Stream) error {
+	return ensure(brokers, tmc, goka.TopicManager.EnsureStreamExists, partitions, topics...)
+}
+
+// EnsureTables creates the table topics with partitions partitions if they
+// do not exist.
+func EnsureTables(brokers []string, tmc *goka.TopicManagerConfig, partitions int, tables ...goka.Table) error {
+	return ensure(brokers, tmc, goka.TopicManager.EnsureTableExists, partitions, tables...)
+}
+
+// ensure calls exists for every topic on one topic manager.
+func ensure[T ~string](brokers []string, tmc *goka.TopicManagerConfig, exists func(goka.TopicManager, string, int) error, partitions int, topics ...T) error {
 	tm, err := goka.NewTopicManager(brokers, goka.DefaultConfig(), tmc)
 	if err != nil {
 		return err
 	}
 	defer tm.Close() //nolint:errcheck // nothing to do about it
 	for _, t := range topics {
-		if err := tm.EnsureStreamExists(string(t), partitions); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// EnsureTables creates the table topics with partitions partitions if they
-// do not exist.
-func EnsureTables(brokers []string, tmc *goka.TopicManagerConfig, partitions int, tables ...goka.Table) error {
-	tm, err := goka.NewTopicManager(brokers, goka.DefaultConfig(), tmc)
-	if err != nil {
-		return err
-	}
-	defer tm.Close() //nolint:errcheck // nothing to do about it
-	for _, t := range tables {
-		if err := tm.EnsureTableExists(string(t), partitions); err != nil {
+		if err := exists(tm, string(t), partitions); err != nil {
 			return err
 		}
 	}
