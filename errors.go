@@ -30,8 +30,8 @@ var (
 	// ErrPartitionNotHeld is returned by Processor.Get for a key whose
 	// partition is not assigned to this instance.
 	ErrPartitionNotHeld = errors.New("partition not held by this processor")
-	// ErrNotRunning is returned by View reads before the view started
-	// running.
+	// ErrNotRunning is returned by View and Processor reads and by
+	// VisitAll before Run started and after it returned.
 	ErrNotRunning = errors.New("not running")
 	// ErrBrokerUnreachable is returned when the brokers cannot be reached
 	// within the configured time.

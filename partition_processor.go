@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -53,6 +54,9 @@ type inputTopic struct {
 	tracker *commit.Tracker
 	codec   Codec
 	cb      ProcessCallback
+	// hwm is the high-water mark of the topic partition's claim, stored by
+	// ConsumeClaim with every message it hands over.
+	hwm atomic.Int64
 }
 
 type visitItem struct {
@@ -115,9 +119,9 @@ func (pp *partitionProcessor) start(ctx context.Context) {
 	}()
 }
 
-// stop stops the partition and waits until its storages are closed.
-func (pp *partitionProcessor) stop() error {
-	pp.cancel()
+// wait waits until the partition, cancelled with pp.cancel, closed its
+// storages, and returns its error.
+func (pp *partitionProcessor) wait() error {
 	<-pp.done
 	return pp.err
 }
@@ -283,20 +287,21 @@ const drainTimeout = 10 * time.Second
 // over does not process them again. It gives up after drainTimeout (a
 // DeferCommit function that is never called) or when the processor fails.
 func (pp *partitionProcessor) drain() {
-	deadline := time.Now().Add(drainTimeout)
-	for {
-		pending := 0
-		for _, in := range pp.inputs {
-			pending += in.tracker.Pending()
-		}
-		if pending == 0 || pp.proc.failure() != nil {
+	timeout := time.NewTimer(drainTimeout)
+	defer timeout.Stop()
+	for _, in := range pp.inputs {
+		select {
+		case <-in.tracker.Idle():
+		case <-pp.proc.failed:
 			return
-		}
-		if time.Now().After(deadline) {
+		case <-timeout.C:
+			pending := 0
+			for _, in := range pp.inputs {
+				pending += in.tracker.Pending()
+			}
 			pp.proc.log.Printf("goka: partition %d stopped with %d messages not acknowledged after %v; they will be processed again", pp.partition, pending, drainTimeout)
 			return
 		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
@@ -304,12 +309,12 @@ func (pp *partitionProcessor) drain() {
 // for commit once the callback returned and everything it produced is
 // acknowledged, and only if all of that succeeded.
 func (pp *partitionProcessor) process(ctx context.Context, msg *sarama.ConsumerMessage) error {
-	pp.stats.countInput(msg.Topic, len(msg.Value), msg.Offset, 0, msg.Timestamp)
 	in := pp.inputs[msg.Topic]
 	if in == nil {
 		return &MessageError{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset, Key: string(msg.Key),
 			Err: fmt.Errorf("topic %q is not an input of group %q", msg.Topic, pp.graph.Group())}
 	}
+	pp.stats.countInput(msg.Topic, len(msg.Value), msg.Offset, in.hwm.Load(), msg.Timestamp)
 	if msg.Value == nil && pp.opts.nilHandling == NilIgnore {
 		in.tracker.Add(msg.Offset)
 		pp.markDone(in.tracker, msg.Topic, msg.Offset)

@@ -27,23 +27,33 @@ type Processor struct {
 
 	lookups map[string]*View
 
+	// changeMu serializes the changes of the partition sets: Setup,
+	// Cleanup and the standby start and stop. It is held while partitions
+	// stop and storages open, so nothing a callback can reach may take it.
+	changeMu sync.Mutex
+	// mu guards the fields below it. It is held only to read or swap
+	// them, never while waiting for a goroutine or for I/O: Get, Stats and
+	// VisitAll take it, and callbacks call those.
 	mu            sync.RWMutex
 	partitions    map[int32]*partitionProcessor
 	standby       map[int32]*standbyPartition
 	numPartitions int
+	// changed is closed and replaced whenever partitions changes, so that
+	// WaitForReady wakes up instead of polling.
+	changed chan struct{}
 
-	// Set in Run before any partition starts.
+	// Set in Run before any partition starts, read-only afterwards.
 	tmgr     TopicManager
 	producer Producer
 	consumer sarama.Consumer
 
 	started atomic.Bool
-	runCtx  context.Context
+	runMu   sync.Mutex // guards cancel, err, failErr
 	cancel  context.CancelFunc
-	runMu   sync.Mutex // guards cancel, err
-	done    chan struct{}
 	err     error
 	failErr error
+	failed  chan struct{} // closed by the first fail
+	done    chan struct{} // closed when Run returned
 }
 
 // NewProcessor validates the group graph and the options and returns a
@@ -52,13 +62,16 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 	if gg == nil {
 		return nil, errors.New("creating processor: nil group graph")
 	}
-	if err := gg.Validate(); err != nil {
-		return nil, fmt.Errorf("creating processor: %w", err)
-	}
+	verr := gg.Validate()
 	opts := new(poptions)
 	opts.applyDefaults(gg)
+	// Options run before an invalid graph is reported, as in Goka: the
+	// tester of WithTester registers the graph and fails its test.
 	for _, o := range options {
 		o(opts, gg)
+	}
+	if verr != nil {
+		return nil, fmt.Errorf("creating processor: %w", verr)
 	}
 	for _, hook := range opts.graphHooks {
 		hook(gg)
@@ -82,6 +95,8 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 		lookups:    make(map[string]*View),
 		partitions: make(map[int32]*partitionProcessor),
 		standby:    make(map[int32]*standbyPartition),
+		changed:    make(chan struct{}),
+		failed:     make(chan struct{}),
 		done:       make(chan struct{}),
 	}
 	for _, e := range gg.LookupTables() {
@@ -149,6 +164,9 @@ func (p *Processor) WaitForReadyContext(ctx context.Context) error {
 		if p.state.State() > ProcStateRunning {
 			return nil
 		}
+		p.mu.RLock()
+		changed := p.changed
+		p.mu.RUnlock()
 		ready := true
 		for _, pp := range p.activePartitions() {
 			select {
@@ -166,7 +184,9 @@ func (p *Processor) WaitForReadyContext(ctx context.Context) error {
 		}
 		// A rebalance came in between: wait for the next generation.
 		select {
-		case <-time.After(10 * time.Millisecond):
+		case <-changed:
+		case <-p.done:
+			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -194,6 +214,16 @@ func (p *Processor) Error() error {
 	return p.err
 }
 
+// isDone reports whether Run returned.
+func (p *Processor) isDone() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // activePartitions returns the partitions this instance processes, in no
 // particular order.
 func (p *Processor) activePartitions() []*partitionProcessor {
@@ -202,11 +232,19 @@ func (p *Processor) activePartitions() []*partitionProcessor {
 	return slices.Collect(maps.Values(p.partitions))
 }
 
+// partitionsChangedLocked wakes the waiters for a change of p.partitions.
+// Callers hold p.mu for writing.
+func (p *Processor) partitionsChangedLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
 // fail records the first fatal error and stops Run.
 func (p *Processor) fail(err error) {
 	p.runMu.Lock()
 	if p.failErr == nil {
 		p.failErr = err
+		close(p.failed)
 	}
 	cancel := p.cancel
 	p.runMu.Unlock()
@@ -234,7 +272,7 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	p.runMu.Lock()
-	p.runCtx, p.cancel = runCtx, cancel
+	p.cancel = cancel
 	p.runMu.Unlock()
 	defer func() {
 		cancel()
@@ -330,7 +368,7 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 		return fmt.Errorf("processor %q: creating backoff: %w", p.graph.Group(), err)
 	}
 	topics := p.consumedTopics()
-	h := &groupHandler{p: p}
+	h := &groupHandler{p: p, ctx: ctx}
 	for {
 		began := time.Now()
 		err := cg.Consume(ctx, topics, h)
@@ -455,109 +493,6 @@ func (p *Processor) runLookups(ctx context.Context, cleanups *[]func() error) er
 	return nil
 }
 
-// groupHandler implements sarama.ConsumerGroupHandler for a processor.
-type groupHandler struct{ p *Processor }
-
-func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
-	p := h.p
-	p.state.SetState(ProcStateSetup)
-	claims := session.Claims()
-	parts, mismatch := copartitioned(claims)
-	if mismatch != nil {
-		// Not retryable: stop the processor instead of rejoining forever.
-		err := fmt.Errorf("session claims are not copartitioned: topic %q has %v, topic %q has %v: %w",
-			mismatch.first, mismatch.firstParts, mismatch.other, mismatch.otherParts, ErrNotCopartitioned)
-		p.fail(err)
-		return err
-	}
-	assignment := make(Assignment, len(parts))
-	for _, part := range parts {
-		assignment[part] = sarama.OffsetNewest
-	}
-	debugf(p.log, "goka: processor %q: generation %d: member %s claims partitions %v", p.graph.Group(), session.GenerationID(), session.MemberID(), parts)
-	p.opts.rebalanceCallback(assignment)
-
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, part := range parts {
-		if err := p.releaseStandby(part); err != nil {
-			err = fmt.Errorf("error setting up (partition=%d): %w", part, err)
-			p.fail(err)
-			return err
-		}
-		pp := newPartitionProcessor(p, part, session)
-		p.partitions[part] = pp
-		pp.start(session.Context())
-	}
-	p.state.SetState(ProcStateRunning)
-	return nil
-}
-
-func (h *groupHandler) Cleanup(session sarama.ConsumerGroupSession) error {
-	p := h.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var errs []error
-	for part, pp := range p.partitions {
-		if err := pp.stop(); err != nil {
-			errs = append(errs, err)
-		}
-		delete(p.partitions, part)
-	}
-	if p.runCtx.Err() == nil {
-		errs = append(errs, p.startStandby(p.runCtx, false))
-	}
-	return errors.Join(errs...)
-}
-
-func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	h.p.mu.RLock()
-	pp := h.p.partitions[claim.Partition()]
-	h.p.mu.RUnlock()
-	if pp == nil {
-		return fmt.Errorf("claim of %s/%d without partition processor", claim.Topic(), claim.Partition())
-	}
-	select {
-	case <-pp.recovered:
-	case <-pp.stopped:
-		return nil
-	case <-session.Context().Done():
-		return nil
-	}
-	var (
-		msg *sarama.ConsumerMessage
-		ok  bool
-	)
-	for {
-		// Non-blocking attempts first: when messages flow, they succeed
-		// and cost far less than the full selects.
-		select {
-		case msg, ok = <-claim.Messages():
-		default:
-			select {
-			case msg, ok = <-claim.Messages():
-			case <-session.Context().Done():
-				return nil
-			}
-		}
-		if !ok {
-			return nil
-		}
-		select {
-		case pp.input <- msg:
-			continue
-		default:
-		}
-		select {
-		case pp.input <- msg:
-		case <-pp.stopped:
-			return nil
-		case <-session.Context().Done():
-			return nil
-		}
-	}
-}
-
 // partitionOf returns the partition of key, as sarama's hash partitioner
 // computes it.
 func partitionOf(hasher func() hash.Hash32, key string, n int) int32 {
@@ -571,8 +506,10 @@ func partitionOf(hasher func() hash.Hash32, key string, n int) int32 {
 }
 
 // Get returns the value of key in the group table, read from the local
-// storage of the partition holding key. It fails if this instance does not
-// hold that partition (neither active nor, with WithHotStandby, passive).
+// storage of the partition holding key. It fails with an error wrapping
+// ErrPartitionNotHeld if this instance does not hold that partition (neither
+// active nor, with WithHotStandby, passive), and with ErrNotRunning before
+// Run has set up the topics and after Run returned.
 func (p *Processor) Get(key string) (interface{}, error) {
 	table := p.graph.GroupTable()
 	if table == nil {
@@ -593,13 +530,20 @@ func (p *Processor) Get(key string) (interface{}, error) {
 		}
 	}
 	p.mu.RUnlock()
-	if n <= 0 {
+	if n <= 0 || p.isDone() {
+		// Before Run set up the topics, or after it returned: a caller
+		// must be able to tell "stopped" from "ask another instance".
 		return nil, fmt.Errorf("processor %q: %w", p.graph.Group(), ErrNotRunning)
 	}
 	if pt == nil {
 		return nil, fmt.Errorf("this processor does not contain partition %d: %w", part, ErrPartitionNotHeld)
 	}
 	data, err := pt.get(key)
+	if errors.Is(err, ErrNotRunning) && !p.isDone() {
+		// The partition's storage closed under us: a rebalance is taking
+		// the partition away, so another instance will serve it.
+		return nil, fmt.Errorf("partition %d is being released by this processor: %w", part, ErrPartitionNotHeld)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("processor %q: get %q: %w", p.graph.Group(), key, err)
 	}

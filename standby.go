@@ -24,8 +24,40 @@ func (sb *standbyPartition) stop() error {
 	return sb.closeTables()
 }
 
-// newStandby opens and starts the tables of partition part. Callers hold
-// p.mu.
+// stopStandbys stops sbs, all cancelled first so that they stop in
+// parallel. Callers must not hold p.mu: the tables' goroutines run the
+// UpdateCallback.
+func stopStandbys(sbs []*standbyPartition) error {
+	for _, sb := range sbs {
+		sb.cancel()
+	}
+	var errs []error
+	for _, sb := range sbs {
+		errs = append(errs, sb.stop())
+	}
+	return errors.Join(errs...)
+}
+
+// standbyMode says which standby partitions a processor keeps.
+type standbyMode int
+
+const (
+	standbyNone        standbyMode = iota // neither WithHotStandby nor WithRecoverAhead
+	standbyRecoverOnce                    // WithRecoverAhead: every partition recovered once before joining
+	standbyFollow                         // WithHotStandby: every unassigned partition followed
+)
+
+func (p *Processor) standbyMode() standbyMode {
+	switch {
+	case p.opts.hotStandby:
+		return standbyFollow
+	case p.opts.recoverAhead:
+		return standbyRecoverOnce
+	}
+	return standbyNone
+}
+
+// newStandby opens and starts the tables of partition part.
 func (p *Processor) newStandby(ctx context.Context, part int32, follow bool) (*standbyPartition, error) {
 	mode := runModeRecoverOnly
 	if follow {
@@ -41,13 +73,11 @@ func (p *Processor) newStandby(ctx context.Context, part int32, follow bool) (*s
 		}
 	}
 	for _, t := range sb.tables() {
-		sb.wg.Add(1)
-		go func(t *partitionTable) {
-			defer sb.wg.Done()
+		sb.wg.Go(func() {
 			if err := t.run(ctx, follow); err != nil {
 				p.fail(fmt.Errorf("processor %q: standby table %s/%d: %w", p.graph.Group(), t.topic, t.partition, err))
 			}
-		}(t)
+		})
 	}
 	return sb, nil
 }
@@ -56,16 +86,18 @@ func (p *Processor) newStandby(ctx context.Context, part int32, follow bool) (*s
 // WithRecoverAhead it recovers every partition first; with WithHotStandby
 // it starts following every partition.
 func (p *Processor) prepareStandby(ctx context.Context) error {
-	if !p.opts.hotStandby && !p.opts.recoverAhead {
+	if p.standbyMode() == standbyNone {
 		return nil
 	}
-	p.mu.Lock()
-	err := p.startStandby(ctx, true)
+	p.changeMu.Lock()
+	defer p.changeMu.Unlock()
+	err := p.startStandbyLocked(ctx, true)
+	p.mu.RLock()
 	sbs := make([]*standbyPartition, 0, len(p.standby))
 	for _, sb := range p.standby {
 		sbs = append(sbs, sb)
 	}
-	p.mu.Unlock()
+	p.mu.RUnlock()
 	if err != nil || !p.opts.recoverAhead {
 		return err
 	}
@@ -79,55 +111,74 @@ func (p *Processor) prepareStandby(ctx context.Context) error {
 		}
 	}
 	p.log.Printf("goka: processor %q: recovered all %d partitions ahead", p.graph.Group(), len(sbs))
-	if !p.opts.hotStandby {
-		return p.stopStandby()
+	if p.standbyMode() == standbyRecoverOnce {
+		return stopStandbys(p.takeStandby(nil))
 	}
 	return nil
 }
 
-// startStandby starts standby tables for every partition neither active
-// nor already standing by. Callers hold p.mu.
-func (p *Processor) startStandby(ctx context.Context, initial bool) error {
-	if !p.opts.hotStandby && (!initial || !p.opts.recoverAhead) {
+// startStandbyLocked starts standby tables for every partition neither
+// active nor already standing by, when the processor keeps standbys between
+// sessions (WithHotStandby); the initial call, before the first session,
+// also starts the recover-only partitions of WithRecoverAhead. Callers hold
+// p.changeMu; storages are opened with p.mu released.
+func (p *Processor) startStandbyLocked(ctx context.Context, initial bool) error {
+	switch mode := p.standbyMode(); {
+	case mode == standbyNone, mode == standbyRecoverOnce && !initial:
 		return nil
 	}
 	if p.graph.GroupTable() == nil && len(p.graph.JointTables()) == 0 {
 		return nil
 	}
+	p.mu.RLock()
+	var missing []int32
 	for part := int32(0); part < int32(p.numPartitions); part++ {
-		if _, ok := p.partitions[part]; ok {
-			continue
+		_, active := p.partitions[part]
+		_, standing := p.standby[part]
+		if !active && !standing {
+			missing = append(missing, part)
 		}
-		if _, ok := p.standby[part]; ok {
-			continue
-		}
-		sb, err := p.newStandby(ctx, part, p.opts.hotStandby)
+	}
+	p.mu.RUnlock()
+	for _, part := range missing {
+		sb, err := p.newStandby(ctx, part, p.standbyMode() == standbyFollow)
 		if err != nil {
 			return err
 		}
+		p.mu.Lock()
 		p.standby[part] = sb
+		p.mu.Unlock()
 	}
 	return nil
 }
 
-// releaseStandby stops the standby tables of part so that an active
-// partition processor can open its storages. Callers hold p.mu.
-func (p *Processor) releaseStandby(part int32) error {
-	sb, ok := p.standby[part]
-	if !ok {
-		return nil
+// takeStandby removes the standby partitions of parts (all of them for nil)
+// from the processor and returns them for the caller to stop outside p.mu.
+func (p *Processor) takeStandby(parts []int32) []*standbyPartition {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*standbyPartition
+	take := func(part int32) {
+		if sb, ok := p.standby[part]; ok {
+			out = append(out, sb)
+			delete(p.standby, part)
+		}
 	}
-	delete(p.standby, part)
-	return sb.stop()
+	if parts == nil {
+		for part := range p.standby {
+			take(part)
+		}
+		return out
+	}
+	for _, part := range parts {
+		take(part)
+	}
+	return out
 }
 
 // stopStandby stops every standby partition.
 func (p *Processor) stopStandby() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var errs []error
-	for part := range p.standby {
-		errs = append(errs, p.releaseStandby(part))
-	}
-	return errors.Join(errs...)
+	p.changeMu.Lock()
+	defer p.changeMu.Unlock()
+	return stopStandbys(p.takeStandby(nil))
 }

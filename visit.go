@@ -17,7 +17,8 @@ import (
 // VisitAll, returns that error. Cancelling ctx returns at once with an error
 // wrapping context.Canceled: keys not yet visited are skipped, a visit in
 // progress finishes in the background. A rebalance or a stop of the
-// processor before every key is visited returns ErrVisitAborted.
+// processor before every key is visited returns ErrVisitAborted. Before Run
+// and after it returned, VisitAll fails with ErrNotRunning.
 func (p *Processor) VisitAll(ctx context.Context, name string, meta interface{}) error {
 	_, err := p.VisitAllWithStats(ctx, name, meta)
 	return err
@@ -32,6 +33,10 @@ func (p *Processor) VisitAllWithStats(ctx context.Context, name string, meta int
 	}
 	if p.graph.GroupTable() == nil {
 		return 0, fmt.Errorf("processor %q: visiting: %w", p.graph.Group(), ErrStateless)
+	}
+	if !p.started.Load() || p.isDone() {
+		// Visiting nothing would look like success.
+		return 0, fmt.Errorf("processor %q: visiting: %w", p.graph.Group(), ErrNotRunning)
 	}
 	pps := p.activePartitions()
 

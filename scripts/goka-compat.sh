@@ -8,7 +8,7 @@
 #
 #   unit     build Goka's examples, integration tests and system tests
 #            against this module and run the tests that need no broker
-#            (integrationtest, examples' tests)
+#            (integrationtest, examples' tests, tester/tester_test.go)
 #   system   run Goka's system tests against the brokers in
 #            GOKA_SYSTEMTEST_BROKERS (a 3-node cluster: some topics use
 #            replication 2), e.g. those of `scripts/kafka.sh cluster-brokers`.
@@ -65,6 +65,12 @@ prepare() {
 	cp -R "$src/examples" "$src/integrationtest" "$src/systemtest" "$GOKA_COMPAT_DIR/"
 	chmod -R u+w "$GOKA_COMPAT_DIR" # the module cache is read-only
 	rm -rf "$GOKA_COMPAT_DIR/examples/7-redis"
+	# Goka's tester/tester_test.go is an in-package test (package tester,
+	# calling New and WithTime unqualified): it runs next to a copy of our
+	# tester package's sources, so that only its import paths change.
+	mkdir -p "$GOKA_COMPAT_DIR/tester"
+	cp "$src/tester/tester_test.go" "$GOKA_COMPAT_DIR/tester/"
+	find "$ROOT/tester" -maxdepth 1 -name '*.go' ! -name '*_test.go' -exec cp {} "$GOKA_COMPAT_DIR/tester/" \;
 	find "$GOKA_COMPAT_DIR" -name '*.go' -exec sed -i \
 		-e 's#"github.com/lovoo/goka/examples#"compat/examples#g' \
 		-e 's#"github.com/lovoo/goka#"github.com/e3793d55/goka#g' {} +
@@ -107,7 +113,7 @@ unit() {
 	go build ./...
 	go test -count=1 -run '^$' ./... >/dev/null
 	log "running the tests that need no broker"
-	go test -count=1 -timeout 10m ./integrationtest/... ./examples/...
+	go test -count=1 -timeout 10m ./integrationtest/... ./examples/... ./tester/...
 }
 
 system() {

@@ -386,16 +386,25 @@ func TestGoka_TesterConsume(t *testing.T) {
 	<-done
 }
 
-// tester/tester_test.go: TestTesterInvalidGroup. Goka reports the empty
-// group through T; NewProcessor validates the graph first and returns the
-// error, before the tester sees the graph.
+// tester/tester_test.go: TestTesterInvalidGroup. An invalid graph fails the
+// test through the tester's T, as in Goka, and NewProcessor returns the
+// error too.
 func TestGoka_TesterInvalidGroup(t *testing.T) {
-	ft := new(fakeT)
-	gkt := tester.New(ft)
-	_, err := goka.NewProcessor(nil,
-		goka.DefineGroup("", goka.Input("input", new(codec.Int64), noopCallback)),
-		goka.WithTester(gkt))
-	require.ErrorContains(t, err, "empty group name")
+	for name, gg := range map[string]*goka.GroupGraph{
+		"empty group": goka.DefineGroup("", goka.Input("input", new(codec.Int64), noopCallback)),
+		"no input":    goka.DefineGroup("g", goka.Persist(new(codec.Int64))),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ft := new(fakeT)
+			gkt := tester.New(ft)
+			_, err := goka.NewProcessor(nil, gg, goka.WithTester(gkt))
+			require.Error(t, err)
+			ft.mu.Lock()
+			defer ft.mu.Unlock()
+			require.Len(t, ft.errors, 1)
+			require.Contains(t, ft.errors[0], "invalid group graph")
+		})
+	}
 }
 
 // The exported API has Goka's signatures: this compiles only if it does.

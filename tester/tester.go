@@ -207,8 +207,10 @@ func (tt *Tester) addClient(c *client) {
 // RegisterGroupGraph is called by goka.WithTester: it registers the codecs
 // of the graph's topics and returns the client ID the processor must use.
 func (tt *Tester) RegisterGroupGraph(gg *goka.GroupGraph) string {
-	if gg.Group() == "" {
-		tt.t.Errorf("tester: group graph with empty group name")
+	// goka.NewProcessor returns the same error; failing the test here, as
+	// Goka's tester does, catches a test that ignores it.
+	if err := gg.Validate(); err != nil {
+		tt.t.Errorf("tester: invalid group graph: %v", err)
 	}
 	c := &client{group: string(gg.Group())}
 	c.cg = &consumerGroup{tt: tt, client: c, errs: make(chan error, 16), committed: make(map[string]int64)}

@@ -14,8 +14,9 @@ import "sync"
 // goroutine.
 type Tracker struct {
 	mu      sync.Mutex
-	pending []entry // in offset order
-	head    int     // index of the first entry not yet committed
+	pending []entry       // in offset order
+	head    int           // index of the first entry not yet committed
+	idle    chan struct{} // handed out by Idle; closed when nothing is pending
 }
 
 type entry struct {
@@ -55,10 +56,35 @@ func (t *Tracker) Done(offset int64) (next int64, ok bool) {
 		t.pending = t.pending[:n]
 		t.head = 0
 	}
+	if t.idle != nil && t.head == len(t.pending) {
+		close(t.idle)
+		t.idle = nil
+	}
 	if !ok {
 		return 0, false
 	}
 	return last + 1, true
+}
+
+// closedChan is what Idle returns when nothing is pending.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+// Idle returns a channel that is closed once no offset is pending (at
+// once if none is). Offsets added after the call do not reopen it.
+func (t *Tracker) Idle() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.head == len(t.pending) {
+		return closedChan
+	}
+	if t.idle == nil {
+		t.idle = make(chan struct{})
+	}
+	return t.idle
 }
 
 // Pending returns the number of offsets not yet done or blocked behind

@@ -1,0 +1,148 @@
+package goka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/IBM/sarama"
+)
+
+// groupHandler implements sarama.ConsumerGroupHandler for a processor. ctx
+// is Run's context: it outlives the sessions, and standby partitions started
+// between sessions run under it.
+//
+// Setup and Cleanup change the processor's partition sets under
+// Processor.changeMu and publish the new sets under Processor.mu, which
+// they hold only to swap map entries: they stop partitions (whose
+// goroutines may be inside a user callback that calls Get, Stats or
+// VisitAll, which take mu) and open or stop standby tables with mu
+// released. See DESIGN.md, "Lock order".
+type groupHandler struct {
+	p   *Processor
+	ctx context.Context
+}
+
+func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
+	p := h.p
+	p.state.SetState(ProcStateSetup)
+	claims := session.Claims()
+	parts, mismatch := copartitioned(claims)
+	if mismatch != nil {
+		// Not retryable: stop the processor instead of rejoining forever.
+		err := fmt.Errorf("session claims are not copartitioned: topic %q has %v, topic %q has %v: %w",
+			mismatch.first, mismatch.firstParts, mismatch.other, mismatch.otherParts, ErrNotCopartitioned)
+		p.fail(err)
+		return err
+	}
+	assignment := make(Assignment, len(parts))
+	for _, part := range parts {
+		assignment[part] = sarama.OffsetNewest
+	}
+	debugf(p.log, "goka: processor %q: generation %d: member %s claims partitions %v", p.graph.Group(), session.GenerationID(), session.MemberID(), parts)
+	p.opts.rebalanceCallback(assignment)
+
+	p.changeMu.Lock()
+	defer p.changeMu.Unlock()
+	// A standby partition that becomes active hands its storages over: it
+	// must be closed before the partition processor opens them.
+	if err := stopStandbys(p.takeStandby(parts)); err != nil {
+		err = fmt.Errorf("error setting up (partitions=%v): %w", parts, err)
+		p.fail(err)
+		return err
+	}
+	pps := make([]*partitionProcessor, 0, len(parts))
+	for _, part := range parts {
+		pp := newPartitionProcessor(p, part, session)
+		pp.start(session.Context())
+		pps = append(pps, pp)
+	}
+	p.mu.Lock()
+	for _, pp := range pps {
+		p.partitions[pp.partition] = pp
+	}
+	p.partitionsChangedLocked()
+	p.mu.Unlock()
+	p.state.SetState(ProcStateRunning)
+	return nil
+}
+
+func (h *groupHandler) Cleanup(session sarama.ConsumerGroupSession) error {
+	p := h.p
+	p.changeMu.Lock()
+	defer p.changeMu.Unlock()
+	p.mu.Lock()
+	pps := p.partitions
+	p.partitions = make(map[int32]*partitionProcessor, len(pps))
+	p.partitionsChangedLocked()
+	p.mu.Unlock()
+
+	// Cancel every partition first and then wait, so that they drain in
+	// parallel: a rebalance waits for the slowest partition, not the sum.
+	for _, pp := range pps {
+		pp.cancel()
+	}
+	var errs []error
+	for _, pp := range pps {
+		errs = append(errs, pp.wait())
+	}
+	if h.ctx.Err() == nil {
+		errs = append(errs, p.startStandbyLocked(h.ctx, false))
+	}
+	return errors.Join(errs...)
+}
+
+func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	h.p.mu.RLock()
+	pp := h.p.partitions[claim.Partition()]
+	h.p.mu.RUnlock()
+	if pp == nil {
+		return fmt.Errorf("claim of %s/%d without partition processor", claim.Topic(), claim.Partition())
+	}
+	in := pp.inputs[claim.Topic()]
+	if in == nil {
+		return fmt.Errorf("claim of %s/%d: topic is not an input of group %q", claim.Topic(), claim.Partition(), pp.graph.Group())
+	}
+	select {
+	case <-pp.recovered:
+	case <-pp.stopped:
+		return nil
+	case <-session.Context().Done():
+		return nil
+	}
+	var (
+		msg *sarama.ConsumerMessage
+		ok  bool
+	)
+	for {
+		// Non-blocking attempts first: when messages flow, they succeed
+		// and cost far less than the full selects.
+		select {
+		case msg, ok = <-claim.Messages():
+		default:
+			select {
+			case msg, ok = <-claim.Messages():
+			case <-session.Context().Done():
+				return nil
+			}
+		}
+		if !ok {
+			return nil
+		}
+		// The claim's high-water mark as of the fetch that brought msg:
+		// InputStats.OffsetLag is computed from it when msg is processed.
+		in.hwm.Store(claim.HighWaterMarkOffset())
+		select {
+		case pp.input <- msg:
+			continue
+		default:
+		}
+		select {
+		case pp.input <- msg:
+		case <-pp.stopped:
+			return nil
+		case <-session.Context().Done():
+			return nil
+		}
+	}
+}
