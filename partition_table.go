@@ -261,7 +261,7 @@ func (t *partitionTable) run(ctx context.Context, follow bool) error {
 			if !ok {
 				continue
 			}
-			done, err := prober.noDataBetween(t.topic, t.partition, next, hwm)
+			done, err := prober.NoDataBetween(ctx, t.topic, t.partition, next, hwm)
 			if err != nil {
 				t.log.Printf("goka: checking the end of %s/%d: %v", t.topic, t.partition, err)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash"
 	"maps"
 	"slices"
 	"sync"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/e3793d55/goka/internal/kafka"
 )
 
 // Processor runs the callbacks of a group graph: it joins the consumer
@@ -558,18 +559,6 @@ func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim s
 	}
 }
 
-// partitionOf returns the partition of key, as sarama's hash partitioner
-// computes it.
-func partitionOf(hasher func() hash.Hash32, key string, n int) int32 {
-	h := hasher()
-	_, _ = h.Write([]byte(key))
-	part := int32(h.Sum32()) % int32(n)
-	if part < 0 {
-		part = -part
-	}
-	return part
-}
-
 // Get returns the value of key in the group table, read from the local
 // storage of the partition holding key. It fails if this instance does not
 // hold that partition (neither active nor, with WithHotStandby, passive).
@@ -585,7 +574,7 @@ func (p *Processor) Get(key string) (interface{}, error) {
 		pt   *partitionTable
 	)
 	if n > 0 {
-		part = partitionOf(p.opts.hasher, key, n)
+		part = kafka.PartitionOf(p.opts.hasher, key, n)
 		if pp, ok := p.partitions[part]; ok {
 			pt = pp.table
 		} else if sb, ok := p.standby[part]; ok {
