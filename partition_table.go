@@ -177,13 +177,13 @@ func (t *partitionTable) run(ctx context.Context, follow bool) error {
 	if err != nil {
 		return fmt.Errorf("reading local offset of %s/%d: %w", t.topic, t.partition, err)
 	}
-	hwm, err := t.tmgr.GetOffset(t.topic, t.partition, sarama.OffsetNewest)
+	hwm, err := getOffset(ctx, t.tmgr, t.topic, t.partition, sarama.OffsetNewest)
 	if err != nil {
-		return fmt.Errorf("reading high-water mark of %s/%d: %w", t.topic, t.partition, err)
+		return nilIfCancelled(ctx, fmt.Errorf("reading high-water mark of %s/%d: %w", t.topic, t.partition, err))
 	}
-	oldest, err := t.tmgr.GetOffset(t.topic, t.partition, sarama.OffsetOldest)
+	oldest, err := getOffset(ctx, t.tmgr, t.topic, t.partition, sarama.OffsetOldest)
 	if err != nil {
-		return fmt.Errorf("reading oldest offset of %s/%d: %w", t.topic, t.partition, err)
+		return nilIfCancelled(ctx, fmt.Errorf("reading oldest offset of %s/%d: %w", t.topic, t.partition, err))
 	}
 
 	start := sarama.OffsetOldest

@@ -270,7 +270,10 @@ func (p *Processor) run(ctx context.Context) (rerr error) {
 	cleanups = append(cleanups, tmgr.Close)
 	p.tmgr = tmgr
 
-	n, err := p.prepareTopics()
+	n, err := p.prepareTopics(ctx)
+	if ctx.Err() != nil {
+		return nil // a cancelled ctx is a clean stop, as below
+	}
 	if err != nil {
 		return err
 	}
@@ -374,14 +377,14 @@ func (p *Processor) consumedTopics() []string {
 // prepareTopics checks that inputs and joins exist and are copartitioned,
 // and creates the loop and table topics if they are missing. It returns the
 // number of partitions.
-func (p *Processor) prepareTopics() (int, error) {
+func (p *Processor) prepareTopics(ctx context.Context) (int, error) {
 	var (
 		n     = -1
 		first string
 	)
 	check := append(p.graph.InputStreams().Topics(), p.graph.JointTables().Topics()...)
 	for _, topic := range check {
-		parts, err := p.tmgr.Partitions(topic)
+		parts, err := topicPartitions(ctx, p.tmgr, topic)
 		if err != nil {
 			return 0, fmt.Errorf("processor %q: topic %q: %w", p.graph.Group(), topic, err)
 		}
@@ -398,12 +401,12 @@ func (p *Processor) prepareTopics() (int, error) {
 		}
 	}
 	if loop := p.graph.LoopStream(); loop != nil {
-		if err := p.tmgr.EnsureStreamExists(loop.Topic(), n); err != nil {
+		if err := ensureStream(ctx, p.tmgr, loop.Topic(), n); err != nil {
 			return 0, fmt.Errorf("processor %q: loop topic: %w", p.graph.Group(), err)
 		}
 	}
 	if table := p.graph.GroupTable(); table != nil {
-		if err := p.tmgr.EnsureTableExists(table.Topic(), n); err != nil {
+		if err := ensureTable(ctx, p.tmgr, table.Topic(), n); err != nil {
 			return 0, fmt.Errorf("processor %q: table topic: %w", p.graph.Group(), err)
 		}
 	}
