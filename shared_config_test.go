@@ -32,7 +32,7 @@ func TestSharedConfig(t *testing.T) {
 		parts = 4
 		nkeys = 20
 	)
-	crc := func() hash.Hash32 { return crc32.NewIEEE() }
+	crc := crc32.NewIEEE
 	brokers := cluster(t, map[string]int{
 		"sc-in-a": parts, "sc-in-b": parts, "sc-in-c": parts, "sc-in-d": parts,
 		"sc-a-table": parts, "sc-b-table": parts, "sc-c-table": parts,

@@ -66,7 +66,7 @@ func TestPartitionOfMatchesSaramaPartitioner(t *testing.T) {
 	hashers := map[string]func() hash.Hash32{
 		"fnv32a": fnv.New32a,
 		"fnv32":  fnv.New32,
-		"crc32":  func() hash.Hash32 { return crc32.NewIEEE() },
+		"crc32":  crc32.NewIEEE,
 	}
 	keys := []string{"", "a", "key-0001", "key-0002", "user-42", "ünïcödé", "a much longer key with spaces and numbers 1234567890"}
 	for i := range 50 {
@@ -171,7 +171,7 @@ type metaClient struct {
 }
 
 func (c *metaClient) RefreshMetadata(...string) error { return nil }
-func (c *metaClient) Topics() ([]string, error)    { return nil, c.err }
+func (c *metaClient) Topics() ([]string, error)       { return nil, c.err }
 
 // createAdmin records CreateTopic calls.
 type createAdmin struct {

@@ -206,7 +206,7 @@ func (tm *TopicManager) GetOffsetContext(ctx context.Context, topic string, part
 			return 0, fmt.Errorf("offset of %s/%d at %d: %w", topic, partition, at, err)
 		}
 		if serr := sleep(ctx, tm.saramaCfg.Metadata.Retry.Backoff); serr != nil {
-			return 0, fmt.Errorf("offset of %s/%d at %d: %w (while retrying after: %v)", topic, partition, at, serr, err)
+			return 0, fmt.Errorf("offset of %s/%d at %d: %w (while retrying after: %w)", topic, partition, at, serr, err)
 		}
 		// The next attempt reports what the refresh could not fix.
 		_ = tm.refreshMetadata(ctx, topic)
