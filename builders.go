@@ -29,13 +29,25 @@ func DefaultProducerBuilder(brokers []string, clientID string, hasher func() has
 	return ProducerBuilderWithConfig(globalConfigCopy())(brokers, clientID, hasher)
 }
 
-// ProducerBuilderWithConfig returns a ProducerBuilder using config. Like
-// Goka's, it sets ClientID and Partitioner on config itself.
+// ProducerBuilderWithConfig returns a ProducerBuilder using a copy of
+// config, made at every call, with the given ClientID and a hash
+// partitioner using hasher.
+//
+// Deliberate difference from Goka, which writes ClientID and Partitioner
+// into the caller's config: sarama keeps the *Config it is given, so with
+// one config shared by several processors, views and lookups, a later
+// build changed the partitioner of an earlier producer (a table written
+// with another processor's hasher) and raced with running clients. config
+// itself is never written.
 func ProducerBuilderWithConfig(config *sarama.Config) ProducerBuilder {
 	return func(brokers []string, clientID string, hasher func() hash.Hash32) (Producer, error) {
-		config.ClientID = clientID
-		config.Producer.Partitioner = sarama.NewCustomHashPartitioner(hasher)
-		return NewProducer(brokers, config)
+		if config == nil {
+			return nil, fmt.Errorf("creating producer: %w", ErrNilConfig)
+		}
+		c := *config
+		c.ClientID = clientID
+		c.Producer.Partitioner = sarama.NewCustomHashPartitioner(hasher)
+		return NewProducer(brokers, &c)
 	}
 }
 
@@ -47,7 +59,8 @@ func DefaultTopicManagerBuilder(brokers []string) (TopicManager, error) {
 }
 
 // TopicManagerBuilderWithConfig returns a TopicManagerBuilder using config
-// and tmConfig.
+// and tmConfig. NewTopicManager copies both and writes into neither (Goka
+// sets tmConfig.Logger when it is nil), so they may be shared.
 func TopicManagerBuilderWithConfig(config *sarama.Config, tmConfig *TopicManagerConfig) TopicManagerBuilder {
 	return func(brokers []string) (TopicManager, error) {
 		return NewTopicManager(brokers, config, tmConfig)
@@ -70,12 +83,20 @@ func DefaultConsumerGroupBuilder(brokers []string, group, clientID string) (sara
 	return ConsumerGroupBuilderWithConfig(globalConfigCopy())(brokers, group, clientID)
 }
 
-// ConsumerGroupBuilderWithConfig returns a ConsumerGroupBuilder using
-// config; it sets config.ClientID.
+// ConsumerGroupBuilderWithConfig returns a ConsumerGroupBuilder using a
+// copy of config, made at every call, with the given ClientID. Deliberate
+// difference from Goka, which sets ClientID on the caller's config: sarama
+// keeps the *Config it is given, so a config shared by several components
+// would be written while their clients use it. config itself is never
+// written.
 func ConsumerGroupBuilderWithConfig(config *sarama.Config) ConsumerGroupBuilder {
 	return func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
-		config.ClientID = clientID
-		cg, err := sarama.NewConsumerGroup(brokers, group, config)
+		if config == nil {
+			return nil, fmt.Errorf("creating consumer group %q: %w", group, ErrNilConfig)
+		}
+		c := *config
+		c.ClientID = clientID
+		cg, err := sarama.NewConsumerGroup(brokers, group, &c)
 		if err != nil {
 			return nil, fmt.Errorf("creating consumer group %q on %v: %w", group, brokers, err)
 		}
@@ -89,12 +110,20 @@ func DefaultSaramaConsumerBuilder(brokers []string, clientID string) (sarama.Con
 	return SaramaConsumerBuilderWithConfig(globalConfigCopy())(brokers, clientID)
 }
 
-// SaramaConsumerBuilderWithConfig returns a SaramaConsumerBuilder using
-// config; it sets config.ClientID.
+// SaramaConsumerBuilderWithConfig returns a SaramaConsumerBuilder using a
+// copy of config, made at every call, with the given ClientID. Deliberate
+// difference from Goka, which sets ClientID on the caller's config: lookup
+// views start concurrently, and sarama keeps the *Config it is given, so
+// writing a shared config raced with the running consumers. config itself
+// is never written.
 func SaramaConsumerBuilderWithConfig(config *sarama.Config) SaramaConsumerBuilder {
 	return func(brokers []string, clientID string) (sarama.Consumer, error) {
-		config.ClientID = clientID
-		c, err := sarama.NewConsumer(brokers, config)
+		if config == nil {
+			return nil, fmt.Errorf("creating consumer: %w", ErrNilConfig)
+		}
+		cfg := *config
+		cfg.ClientID = clientID
+		c, err := sarama.NewConsumer(brokers, &cfg)
 		if err != nil {
 			return nil, fmt.Errorf("creating consumer on %v: %w", brokers, err)
 		}

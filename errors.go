@@ -3,6 +3,8 @@ package goka
 import (
 	"errors"
 	"fmt"
+
+	"github.com/e3793d55/goka/internal/kafka"
 )
 
 // Sentinel errors. Compare with errors.Is: goka wraps them with context.
@@ -14,15 +16,15 @@ var (
 	// the partitions are rebalanced during the visit.
 	ErrVisitAborted = errors.New("VisitAll aborted due to context cancel or rebalance")
 	// ErrNilConfig is returned when a nil sarama config is given.
-	ErrNilConfig = errors.New("nil sarama config")
+	ErrNilConfig = kafka.ErrNilConfig
 	// ErrNoBrokers is returned by constructors given no broker address.
-	ErrNoBrokers = errors.New("no brokers given")
+	ErrNoBrokers = kafka.ErrNoBrokers
 	// ErrTopicNotFound is returned when a topic does not exist. Its text
 	// matches Goka's.
-	ErrTopicNotFound = errors.New("requested topic was not found")
+	ErrTopicNotFound = kafka.ErrTopicNotFound
 	// ErrNotCopartitioned is returned when input and join topics do not have
 	// the same number of partitions.
-	ErrNotCopartitioned = errors.New("topics are not copartitioned")
+	ErrNotCopartitioned = kafka.ErrNotCopartitioned
 	// ErrAlreadyRunning is returned by a second call of Run.
 	ErrAlreadyRunning = errors.New("already running or ran once")
 	// ErrStateless is returned by Get on a processor without group table.
@@ -35,7 +37,7 @@ var (
 	ErrNotRunning = errors.New("not running")
 	// ErrBrokerUnreachable is returned when the brokers cannot be reached
 	// within the configured time.
-	ErrBrokerUnreachable = errors.New("brokers unreachable")
+	ErrBrokerUnreachable = kafka.ErrBrokerUnreachable
 )
 
 // PanicError is the error of a callback that panicked. It carries the

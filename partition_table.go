@@ -177,13 +177,13 @@ func (t *partitionTable) run(ctx context.Context, follow bool) error {
 	if err != nil {
 		return fmt.Errorf("reading local offset of %s/%d: %w", t.topic, t.partition, err)
 	}
-	hwm, err := t.tmgr.GetOffset(t.topic, t.partition, sarama.OffsetNewest)
+	hwm, err := getOffset(ctx, t.tmgr, t.topic, t.partition, sarama.OffsetNewest)
 	if err != nil {
-		return fmt.Errorf("reading high-water mark of %s/%d: %w", t.topic, t.partition, err)
+		return nilIfCancelled(ctx, fmt.Errorf("reading high-water mark of %s/%d: %w", t.topic, t.partition, err))
 	}
-	oldest, err := t.tmgr.GetOffset(t.topic, t.partition, sarama.OffsetOldest)
+	oldest, err := getOffset(ctx, t.tmgr, t.topic, t.partition, sarama.OffsetOldest)
 	if err != nil {
-		return fmt.Errorf("reading oldest offset of %s/%d: %w", t.topic, t.partition, err)
+		return nilIfCancelled(ctx, fmt.Errorf("reading oldest offset of %s/%d: %w", t.topic, t.partition, err))
 	}
 
 	start := sarama.OffsetOldest
@@ -261,7 +261,7 @@ func (t *partitionTable) run(ctx context.Context, follow bool) error {
 			if !ok {
 				continue
 			}
-			done, err := prober.noDataBetween(t.topic, t.partition, next, hwm)
+			done, err := prober.NoDataBetween(ctx, t.topic, t.partition, next, hwm)
 			if err != nil {
 				t.log.Printf("goka: checking the end of %s/%d: %v", t.topic, t.partition, err)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash"
 	"maps"
 	"slices"
 	"sync"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/e3793d55/goka/internal/kafka"
 )
 
 // Processor runs the callbacks of a group graph: it joins the consumer
@@ -307,7 +308,10 @@ func (p *Processor) run(ctx context.Context) (rerr error) {
 	cleanups = append(cleanups, tmgr.Close)
 	p.tmgr = tmgr
 
-	n, err := p.prepareTopics()
+	n, err := p.prepareTopics(ctx)
+	if ctx.Err() != nil {
+		return nil // a cancelled ctx is a clean stop, as below
+	}
 	if err != nil {
 		return err
 	}
@@ -411,14 +415,14 @@ func (p *Processor) consumedTopics() []string {
 // prepareTopics checks that inputs and joins exist and are copartitioned,
 // and creates the loop and table topics if they are missing. It returns the
 // number of partitions.
-func (p *Processor) prepareTopics() (int, error) {
+func (p *Processor) prepareTopics(ctx context.Context) (int, error) {
 	var (
 		n     = -1
 		first string
 	)
 	check := append(p.graph.InputStreams().Topics(), p.graph.JointTables().Topics()...)
 	for _, topic := range check {
-		parts, err := p.tmgr.Partitions(topic)
+		parts, err := topicPartitions(ctx, p.tmgr, topic)
 		if err != nil {
 			return 0, fmt.Errorf("processor %q: topic %q: %w", p.graph.Group(), topic, err)
 		}
@@ -435,12 +439,12 @@ func (p *Processor) prepareTopics() (int, error) {
 		}
 	}
 	if loop := p.graph.LoopStream(); loop != nil {
-		if err := p.tmgr.EnsureStreamExists(loop.Topic(), n); err != nil {
+		if err := ensureStream(ctx, p.tmgr, loop.Topic(), n); err != nil {
 			return 0, fmt.Errorf("processor %q: loop topic: %w", p.graph.Group(), err)
 		}
 	}
 	if table := p.graph.GroupTable(); table != nil {
-		if err := p.tmgr.EnsureTableExists(table.Topic(), n); err != nil {
+		if err := ensureTable(ctx, p.tmgr, table.Topic(), n); err != nil {
 			return 0, fmt.Errorf("processor %q: table topic: %w", p.graph.Group(), err)
 		}
 	}
@@ -493,18 +497,6 @@ func (p *Processor) runLookups(ctx context.Context, cleanups *[]func() error) er
 	return nil
 }
 
-// partitionOf returns the partition of key, as sarama's hash partitioner
-// computes it.
-func partitionOf(hasher func() hash.Hash32, key string, n int) int32 {
-	h := hasher()
-	_, _ = h.Write([]byte(key))
-	part := int32(h.Sum32()) % int32(n)
-	if part < 0 {
-		part = -part
-	}
-	return part
-}
-
 // Get returns the value of key in the group table, read from the local
 // storage of the partition holding key. It fails with an error wrapping
 // ErrPartitionNotHeld if this instance does not hold that partition (neither
@@ -522,7 +514,7 @@ func (p *Processor) Get(key string) (interface{}, error) {
 		pt   *partitionTable
 	)
 	if n > 0 {
-		part = partitionOf(p.opts.hasher, key, n)
+		part = kafka.PartitionOf(p.opts.hasher, key, n)
 		if pp, ok := p.partitions[part]; ok {
 			pt = pp.table
 		} else if sb, ok := p.standby[part]; ok {

@@ -1,6 +1,7 @@
 package tester
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/IBM/sarama"
@@ -14,7 +15,18 @@ type MockTopicManager struct {
 	tt *Tester
 }
 
-var _ goka.TopicManager = (*MockTopicManager)(nil)
+var (
+	_ goka.TopicManager = (*MockTopicManager)(nil)
+	// The context-aware methods goka's engine looks for (its unexported
+	// topicManagerContext interface): the tester's topic manager answers at
+	// once, so it ignores ctx.
+	_ interface {
+		PartitionsContext(ctx context.Context, topic string) ([]int32, error)
+		GetOffsetContext(ctx context.Context, topic string, partition int32, at int64) (int64, error)
+		EnsureTableExistsContext(ctx context.Context, topic string, npar int) error
+		EnsureStreamExistsContext(ctx context.Context, topic string, npar int) error
+	} = (*MockTopicManager)(nil)
+)
 
 // NewMockTopicManager returns the topic manager of tt. The partition and
 // replication arguments are ignored, as in Goka: topics have one
@@ -62,6 +74,26 @@ func (tm *MockTopicManager) GetOffset(topic string, partitionID int32, time int6
 		return 0, nil
 	}
 	return tm.tt.hwm(topic), nil
+}
+
+// PartitionsContext is Partitions; it never waits.
+func (tm *MockTopicManager) PartitionsContext(ctx context.Context, topic string) ([]int32, error) {
+	return tm.Partitions(topic)
+}
+
+// GetOffsetContext is GetOffset; it never waits.
+func (tm *MockTopicManager) GetOffsetContext(ctx context.Context, topic string, partition int32, at int64) (int64, error) {
+	return tm.GetOffset(topic, partition, at)
+}
+
+// EnsureTableExistsContext is EnsureTableExists; it never waits.
+func (tm *MockTopicManager) EnsureTableExistsContext(ctx context.Context, topic string, npar int) error {
+	return tm.EnsureTableExists(topic, npar)
+}
+
+// EnsureStreamExistsContext is EnsureStreamExists; it never waits.
+func (tm *MockTopicManager) EnsureStreamExistsContext(ctx context.Context, topic string, npar int) error {
+	return tm.EnsureStreamExists(topic, npar)
 }
 
 // Close does nothing.

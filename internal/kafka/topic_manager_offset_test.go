@@ -1,4 +1,4 @@
-package goka
+package kafka
 
 import (
 	"errors"
@@ -30,10 +30,10 @@ func (c *offsetClient) RefreshMetadata(topics ...string) error { return nil }
 // NotLeaderForPartition for a moment; that must not reach the partition
 // setup (found by the system tests on Kafka 4.4).
 func TestTopicManagerGetOffsetRetriesTransientErrors(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := sarama.NewConfig()
 	cfg.Metadata.Retry.Backoff = time.Millisecond
 	c := &offsetClient{err: sarama.ErrNotLeaderForPartition, fails: 3}
-	tm := &topicManager{config: cfg, tmConfig: NewTopicManagerConfig(), client: c}
+	tm := &TopicManager{saramaCfg: cfg, cfg: DefaultConfig(), client: c}
 	off, err := tm.GetOffset("t", 0, sarama.OffsetNewest)
 	if err != nil || off != 42 {
 		t.Fatalf("GetOffset = %d, %v; want 42, nil", off, err)
