@@ -3,6 +3,8 @@ package goka
 import (
 	"errors"
 	"fmt"
+
+	"github.com/e3793d55/goka/internal/table"
 )
 
 // Sentinel errors. Compare with errors.Is: goka wraps them with context.
@@ -32,7 +34,7 @@ var (
 	ErrPartitionNotHeld = errors.New("partition not held by this processor")
 	// ErrNotRunning is returned by View reads before the view started
 	// running.
-	ErrNotRunning = errors.New("not running")
+	ErrNotRunning = table.ErrNotRunning
 	// ErrBrokerUnreachable is returned when the brokers cannot be reached
 	// within the configured time.
 	ErrBrokerUnreachable = errors.New("brokers unreachable")

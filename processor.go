@@ -599,7 +599,7 @@ func (p *Processor) Get(key string) (interface{}, error) {
 	if pt == nil {
 		return nil, fmt.Errorf("this processor does not contain partition %d: %w", part, ErrPartitionNotHeld)
 	}
-	data, err := pt.get(key)
+	data, err := pt.Get(key)
 	if err != nil {
 		return nil, fmt.Errorf("processor %q: get %q: %w", p.graph.Group(), key, err)
 	}

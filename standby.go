@@ -34,7 +34,7 @@ func (p *Processor) newStandby(ctx context.Context, part int32, follow bool) (*s
 	sb := &standbyPartition{partitionTables: p.newPartitionTables(part, mode)}
 	ctx, sb.cancel = context.WithCancel(ctx)
 	for _, t := range sb.tables() {
-		if err := t.open(); err != nil {
+		if err := t.Open(); err != nil {
 			sb.cancel()
 			_ = sb.closeTables()
 			return nil, fmt.Errorf("standby partition %d: %w", part, err)
@@ -44,8 +44,8 @@ func (p *Processor) newStandby(ctx context.Context, part int32, follow bool) (*s
 		sb.wg.Add(1)
 		go func(t *partitionTable) {
 			defer sb.wg.Done()
-			if err := t.run(ctx, follow); err != nil {
-				p.fail(fmt.Errorf("processor %q: standby table %s/%d: %w", p.graph.Group(), t.topic, t.partition, err))
+			if err := t.Run(ctx, follow); err != nil {
+				p.fail(fmt.Errorf("processor %q: standby table %s/%d: %w", p.graph.Group(), t.Topic(), t.Partition(), err))
 			}
 		}(t)
 	}
@@ -72,7 +72,7 @@ func (p *Processor) prepareStandby(ctx context.Context) error {
 	for _, sb := range sbs {
 		for _, t := range sb.tables() {
 			select {
-			case <-t.recovered:
+			case <-t.Recovered():
 			case <-ctx.Done():
 				return nil
 			}
