@@ -192,10 +192,12 @@ func (r *run) loop() error {
 func (r *run) applyBuffered(msg *sarama.ConsumerMessage, ok bool) (stop bool, err error) {
 	for n := 1; ; n++ {
 		if !ok {
-			if r.ctx.Err() != nil {
-				return true, nil
+			// Closed under a cancel is how a consumer stops; otherwise
+			// the consumer failed.
+			if r.ctx.Err() == nil {
+				return true, fmt.Errorf("consumer of %s/%d closed unexpectedly", r.t.topic, r.t.partition)
 			}
-			return true, fmt.Errorf("consumer of %s/%d closed unexpectedly", r.t.topic, r.t.partition)
+			return true, nil
 		}
 		if stop, err := r.applyOne(msg); stop || err != nil {
 			return stop, err
