@@ -158,7 +158,7 @@ func (c *cbContext) Value() interface{} {
 	if table == nil {
 		c.misuse("cannot access the table value of key %q: processor has no group table (add Persist)", c.key)
 	}
-	data, err := c.pp.table.st.Get(c.key)
+	data, err := c.pp.table.Storage().Get(c.key)
 	if err != nil {
 		c.misuse("reading table value of key %q: %w", c.key, err)
 	}
@@ -197,9 +197,9 @@ func (c *cbContext) setValue(value interface{}, del bool, options []ContextOptio
 		if err != nil {
 			c.misuse("encoding table value of key %q: %w", c.key, err)
 		}
-		err = c.pp.table.st.Set(c.key, data)
+		err = c.pp.table.Storage().Set(c.key, data)
 	} else {
-		err = c.pp.table.st.Delete(c.key)
+		err = c.pp.table.Storage().Delete(c.key)
 	}
 	if err != nil {
 		c.misuse("writing table value of key %q to local storage: %w", c.key, err)
@@ -213,7 +213,7 @@ func (c *cbContext) Join(topic Table) interface{} {
 	if !ok {
 		c.misuse("table %q is not joined by group %q (add Join to the group graph)", topic, c.pp.graph.Group())
 	}
-	data, err := jt.st.Get(c.key)
+	data, err := jt.Storage().Get(c.key)
 	if err != nil {
 		c.misuse("reading key %q of joined table %q: %w", c.key, topic, err)
 	}

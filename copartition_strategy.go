@@ -1,7 +1,6 @@
 package goka
 
 import (
-	"hash"
 
 	"github.com/IBM/sarama"
 
@@ -34,9 +33,3 @@ func copartitioned(topics map[string][]int32) ([]int32, *partitionMismatch) {
 	return parts, nil
 }
 
-// partitionOf returns the partition of key, as sarama's hash partitioner
-// computes it (kafka.PartitionOf). It stays for view.go until that calls
-// kafka.PartitionOf itself.
-func partitionOf(hasher func() hash.Hash32, key string, n int) int32 {
-	return kafka.PartitionOf(hasher, key, n)
-}

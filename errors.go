@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/e3793d55/goka/internal/kafka"
+	"github.com/e3793d55/goka/internal/table"
 )
 
 // Sentinel errors. Compare with errors.Is: goka wraps them with context.
@@ -34,7 +35,7 @@ var (
 	ErrPartitionNotHeld = errors.New("partition not held by this processor")
 	// ErrNotRunning is returned by View and Processor reads and by
 	// VisitAll before Run started and after it returned.
-	ErrNotRunning = errors.New("not running")
+	ErrNotRunning = table.ErrNotRunning
 	// ErrBrokerUnreachable is returned when the brokers cannot be reached
 	// within the configured time.
 	ErrBrokerUnreachable = kafka.ErrBrokerUnreachable

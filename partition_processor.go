@@ -161,7 +161,7 @@ func (pt *partitionTables) tables() []*partitionTable {
 func (pt *partitionTables) closeTables() error {
 	var errs []error
 	for _, t := range pt.tables() {
-		errs = append(errs, t.close())
+		errs = append(errs, t.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -169,7 +169,7 @@ func (pt *partitionTables) closeTables() error {
 func (pt *partitionTables) flushTables() error {
 	var errs []error
 	for _, t := range pt.tables() {
-		errs = append(errs, t.flush())
+		errs = append(errs, t.Flush())
 	}
 	return errors.Join(errs...)
 }
@@ -179,10 +179,10 @@ func (pt *partitionTables) flushTables() error {
 func (pt *partitionTables) statsWith(in map[string]*InputStats, out map[string]*OutputStats) *PartitionProcStats {
 	s := &PartitionProcStats{Now: time.Now(), Joined: map[string]*TableStats{}, Input: in, Output: out}
 	if pt.table != nil {
-		s.TableStats = pt.table.stats.snapshot()
+		s.TableStats = tableStats(pt.table)
 	}
 	for name, j := range pt.joins {
-		s.Joined[name] = j.stats.snapshot()
+		s.Joined[name] = tableStats(j)
 	}
 	return s
 }
@@ -191,7 +191,7 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 	defer close(pp.stopped)
 	pp.state.SetState(PPStateRecovering)
 	for _, t := range pp.tables() {
-		if err := t.open(); err != nil {
+		if err := t.Open(); err != nil {
 			return fmt.Errorf("error setting up (partition=%d): %w", pp.partition, err)
 		}
 	}
@@ -211,19 +211,19 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 		joinWG.Add(1)
 		go func(j *partitionTable) {
 			defer joinWG.Done()
-			if err := j.run(joinCtx, true); err != nil {
-				joinErrs <- fmt.Errorf("joined table %s/%d: %w", j.topic, j.partition, err)
+			if err := j.Run(joinCtx, true); err != nil {
+				joinErrs <- fmt.Errorf("joined table %s/%d: %w", j.Topic(), j.Partition(), err)
 			}
 		}(j)
 	}
 	if pp.table != nil {
-		if err := pp.table.run(ctx, false); err != nil {
+		if err := pp.table.Run(ctx, false); err != nil {
 			return fmt.Errorf("error setting up (partition=%d): recovering: %w", pp.partition, err)
 		}
 	}
 	for _, j := range pp.joins {
 		select {
-		case <-j.recovered:
+		case <-j.Recovered():
 		case err := <-joinErrs:
 			return err
 		case <-ctx.Done():
@@ -233,7 +233,7 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	if pp.table != nil && !pp.table.isRecovered() {
+	if pp.table != nil && !pp.table.IsRecovered() {
 		return nil
 	}
 
@@ -407,7 +407,7 @@ func (pp *partitionProcessor) visit(ctx context.Context, v *visitItem) {
 // recovery when inputs were partitioned with another hash.
 func (pp *partitionProcessor) tableAcked(msg *sarama.ProducerMessage) {
 	if msg.Partition == pp.partition {
-		pp.table.storeOffset(msg.Offset)
+		pp.table.StoreOffset(msg.Offset)
 	}
 }
 

@@ -530,7 +530,7 @@ func (p *Processor) Get(key string) (interface{}, error) {
 	if pt == nil {
 		return nil, fmt.Errorf("this processor does not contain partition %d: %w", part, ErrPartitionNotHeld)
 	}
-	data, err := pt.get(key)
+	data, err := pt.Get(key)
 	if errors.Is(err, ErrNotRunning) && !p.isDone() {
 		// The partition's storage closed under us: a rebalance is taking
 		// the partition away, so another instance will serve it.

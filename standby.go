@@ -66,7 +66,7 @@ func (p *Processor) newStandby(ctx context.Context, part int32, follow bool) (*s
 	sb := &standbyPartition{partitionTables: p.newPartitionTables(part, mode)}
 	ctx, sb.cancel = context.WithCancel(ctx)
 	for _, t := range sb.tables() {
-		if err := t.open(); err != nil {
+		if err := t.Open(); err != nil {
 			sb.cancel()
 			_ = sb.closeTables()
 			return nil, fmt.Errorf("standby partition %d: %w", part, err)
@@ -74,8 +74,8 @@ func (p *Processor) newStandby(ctx context.Context, part int32, follow bool) (*s
 	}
 	for _, t := range sb.tables() {
 		sb.wg.Go(func() {
-			if err := t.run(ctx, follow); err != nil {
-				p.fail(fmt.Errorf("processor %q: standby table %s/%d: %w", p.graph.Group(), t.topic, t.partition, err))
+			if err := t.Run(ctx, follow); err != nil {
+				p.fail(fmt.Errorf("processor %q: standby table %s/%d: %w", p.graph.Group(), t.Topic(), t.Partition(), err))
 			}
 		})
 	}
@@ -104,7 +104,7 @@ func (p *Processor) prepareStandby(ctx context.Context) error {
 	for _, sb := range sbs {
 		for _, t := range sb.tables() {
 			select {
-			case <-t.recovered:
+			case <-t.Recovered():
 			case <-ctx.Done():
 				return nil
 			}

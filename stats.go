@@ -83,32 +83,21 @@ type ProcessorStats struct {
 	Lookup map[string]*ViewStats
 }
 
-// stalledAfter is how long a table may go without records before its stats
-// call it stalled, as in Goka.
-const stalledAfter = 2 * time.Minute
-
-// tableStatsCollector collects the statistics of a partition table.
-type tableStatsCollector struct {
-	mu        sync.Mutex
-	status    PartitionStatus
-	runMode   PPRunMode
-	recovery  RecoveryStats
-	input     InputStats
-	writes    OutputStats
-	lastWrite time.Time
-}
-
-func (s *tableStatsCollector) snapshot() *TableStats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, in, wr := s.recovery, s.input, s.writes
+// tableStats converts a table's snapshot into Goka's TableStats.
+func tableStats(t *partitionTable) *TableStats {
+	s := t.Snapshot()
 	return &TableStats{
-		Stalled:  s.status == PartitionRunning && !s.lastWrite.IsZero() && time.Since(s.lastWrite) > stalledAfter,
-		Status:   s.status,
-		RunMode:  s.runMode,
-		Recovery: &rec,
-		Input:    &in,
-		Writes:   &wr,
+		Stalled: s.Stalled,
+		Status:  PartitionStatus(s.Status),
+		RunMode: PPRunMode(s.Mode),
+		Recovery: &RecoveryStats{
+			StartTime:    s.RecoveryStart,
+			RecoveryTime: s.RecoveryEnd,
+			Offset:       s.Offset,
+			Hwm:          s.Hwm,
+		},
+		Input:  &InputStats{Count: s.InputCount, Bytes: s.InputBytes, LastOffset: s.InputLastOffset},
+		Writes: &OutputStats{Count: s.WritesCount},
 	}
 }
 

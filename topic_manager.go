@@ -192,13 +192,3 @@ func ensureStream(ctx context.Context, tm TopicManager, topic string, n int) err
 	}
 	return tm.EnsureStreamExists(topic, n)
 }
-
-// nilIfCancelled returns nil when ctx has ended and err otherwise: for the
-// callers whose cancelled ctx is a clean stop, not a failure, and whose
-// waits (getOffset, ...) now end with ctx.
-func nilIfCancelled(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return nil //nolint:nilerr // a cancelled ctx is a clean stop, see above
-	}
-	return err
-}

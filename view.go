@@ -12,6 +12,8 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/e3793d55/goka/internal/table"
+	"github.com/e3793d55/goka/internal/kafka"
 	"github.com/e3793d55/goka/storage"
 )
 
@@ -129,7 +131,7 @@ func (v *View) Partitions() []int32 {
 	defer v.mu.RUnlock()
 	out := make([]int32, 0, len(v.partitions))
 	for _, p := range v.partitions {
-		out = append(out, p.partition)
+		out = append(out, p.Partition())
 	}
 	return out
 }
@@ -153,7 +155,7 @@ func (v *View) Recovered() bool {
 		return false
 	}
 	for _, p := range v.partitions {
-		if !p.isRecovered() {
+		if !p.IsRecovered() {
 			return false
 		}
 	}
@@ -208,7 +210,7 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 		v.mu.Lock()
 		defer v.mu.Unlock()
 		for _, p := range v.partitions {
-			rerr = errors.Join(rerr, p.close())
+			rerr = errors.Join(rerr, p.Close())
 		}
 	}()
 	for {
@@ -274,7 +276,7 @@ func (v *View) runOnce(ctx context.Context, builder storage.Builder) (rerr error
 		wg.Add(1)
 		go func(p *partitionTable) {
 			defer wg.Done()
-			if err := p.run(runCtx, true); err != nil {
+			if err := p.Run(runCtx, true); err != nil {
 				errs <- err
 			}
 		}(p)
@@ -283,7 +285,7 @@ func (v *View) runOnce(ctx context.Context, builder storage.Builder) (rerr error
 	// background must be done before the consumer closes.
 	defer func() {
 		for _, p := range v.partitions {
-			p.closing.Wait()
+			p.WaitClosed()
 		}
 	}()
 	defer wg.Wait()
@@ -291,7 +293,7 @@ func (v *View) runOnce(ctx context.Context, builder storage.Builder) (rerr error
 
 	for _, p := range v.partitions {
 		select {
-		case <-p.recovered:
+		case <-p.Recovered():
 		case err := <-errs:
 			return fmt.Errorf("view of %q: %w", v.topic, err)
 		case <-ctx.Done():
@@ -323,7 +325,10 @@ func (v *View) waitForTopic(ctx context.Context, tmgr TopicManager) ([]int32, er
 	deadline := began.Add(v.opts.topicWait)
 	logged := false
 	for {
-		parts, err := tmgr.Partitions(v.topic)
+		parts, err := topicPartitions(ctx, tmgr, v.topic)
+		if ctx.Err() != nil {
+			return nil, nil
+		}
 		if err == nil || !errors.Is(err, ErrTopicNotFound) {
 			return parts, err
 		}
@@ -355,17 +360,18 @@ func (v *View) openPartitions(n int, builder storage.Builder, consumer sarama.Co
 			return fmt.Errorf("view of %q: partition count changed from %d to %d", v.topic, len(v.partitions), n)
 		}
 		for _, p := range v.partitions {
-			p.consumer, p.tmgr = consumer, tmgr
+			p.Rebind(consumer, tableOffsets{tmgr})
 		}
 		return nil
 	}
 	parts := make([]*partitionTable, 0, n)
 	for i := 0; i < n; i++ {
-		p := newPartitionTable(v.topic, int32(i), builder, consumer, tmgr, v.opts.updateCallback, v.log, runModePassive)
-		p.stopOnConsumerError = v.opts.autoreconnect
-		if err := p.open(); err != nil {
+		cfg := tableConfig(v.topic, int32(i), builder, consumer, tmgr, v.opts.updateCallback, v.log, runModePassive)
+		cfg.StopOnConsumerError = v.opts.autoreconnect
+		p := table.New(cfg)
+		if err := p.Open(); err != nil {
 			for _, o := range parts {
-				_ = o.close()
+				_ = o.Close()
 			}
 			return fmt.Errorf("view of %q: %w", v.topic, err)
 		}
@@ -386,7 +392,7 @@ func (v *View) partitionFor(key string) (*partitionTable, error) {
 	if len(v.partitions) == 0 {
 		return nil, fmt.Errorf("view of %q: %w", v.topic, ErrNotRunning)
 	}
-	return v.partitions[partitionOf(v.opts.hasher, key, len(v.partitions))], nil
+	return v.partitions[kafka.PartitionOf(v.opts.hasher, key, len(v.partitions))], nil
 }
 
 // Get returns the value of key, or nil if the table has none. During
@@ -396,7 +402,7 @@ func (v *View) Get(key string) (interface{}, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := p.get(key)
+	data, err := p.Get(key)
 	if err != nil {
 		return nil, fmt.Errorf("view of %q: get %q: %w", v.topic, key, err)
 	}
@@ -416,12 +422,15 @@ func (v *View) Has(key string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	p.stMu.RLock()
-	defer p.stMu.RUnlock()
-	if p.closed {
-		return false, fmt.Errorf("view of %q: %w", v.topic, ErrNotRunning)
+	var has bool
+	err = p.WithStorage(func(st storage.Storage) (err error) {
+		has, err = st.Has(key)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("view of %q: has %q: %w", v.topic, key, err)
 	}
-	return p.st.Has(key)
+	return has, nil
 }
 
 // Evict deletes key from the local copy only; the next record of key in
@@ -431,12 +440,11 @@ func (v *View) Evict(key string) error {
 	if err != nil {
 		return err
 	}
-	p.stMu.RLock()
-	defer p.stMu.RUnlock()
-	if p.closed {
-		return fmt.Errorf("view of %q: %w", v.topic, ErrNotRunning)
+	err = p.WithStorage(func(st storage.Storage) error { return st.Delete(key) })
+	if err != nil {
+		return fmt.Errorf("view of %q: evict %q: %w", v.topic, key, err)
 	}
-	return p.st.Delete(key)
+	return nil
 }
 
 // Iterator returns an iterator over all keys of all partitions, in key
@@ -462,22 +470,16 @@ func (v *View) iterator(open func(storage.Storage) (storage.Iterator, error)) (I
 	}
 	iters := make([]storage.Iterator, 0, len(v.partitions))
 	for _, p := range v.partitions {
-		p.stMu.RLock()
-		var (
-			it  storage.Iterator
-			err error
-		)
-		if p.closed {
-			err = ErrNotRunning
-		} else {
-			it, err = open(p.st)
-		}
-		p.stMu.RUnlock()
+		var it storage.Iterator
+		err := p.WithStorage(func(st storage.Storage) (err error) {
+			it, err = open(st)
+			return err
+		})
 		if err != nil {
 			for _, o := range iters {
 				o.Release()
 			}
-			return nil, fmt.Errorf("view of %q: iterating partition %d: %w", v.topic, p.partition, err)
+			return nil, fmt.Errorf("view of %q: iterating partition %d: %w", v.topic, p.Partition(), err)
 		}
 		iters = append(iters, it)
 	}
@@ -490,7 +492,7 @@ func (v *View) Stats(ctx context.Context) *ViewStats {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	for _, p := range v.partitions {
-		s.Partitions[p.partition] = p.stats.snapshot()
+		s.Partitions[p.Partition()] = tableStats(p)
 	}
 	return s
 }

@@ -93,12 +93,10 @@ func (pp *partitionProcessor) visitStart(ctx context.Context) (it storage.Iterat
 	case <-ctx.Done():
 		return nil, false, fmt.Errorf("visiting partition %d: %w", pp.partition, ctx.Err())
 	}
-	pp.table.stMu.RLock()
-	defer pp.table.stMu.RUnlock()
-	if pp.table.closed {
+	err = pp.table.WithStorage(func(st storage.Storage) (err error) { it, err = st.Iterator(); return err })
+	if errors.Is(err, ErrNotRunning) {
 		return nil, false, ErrVisitAborted
 	}
-	it, err = pp.table.st.Iterator()
 	if err != nil {
 		return nil, false, fmt.Errorf("visiting partition %d: %w", pp.partition, err)
 	}

@@ -63,6 +63,7 @@ func (c *consumer) ConsumePartition(topic string, partition int32, offset int64)
 		consumer: c,
 		topic:    topic,
 		applied:  offset,
+		start:    offset,
 		messages: make(chan *sarama.ConsumerMessage),
 		errors:   make(chan *sarama.ConsumerError),
 		done:     make(chan struct{}),
@@ -120,15 +121,17 @@ func (c *consumer) remove(pc *partitionConsumer) {
 }
 
 // partitionConsumer delivers the records of one topic to a partition
-// table. After each record it sends nil, which the table skips: once the
-// nil is taken, the record before it is applied.
+// table. The table tells it, through RecordApplied, when each record is
+// applied, so that the tester knows when the table caught up.
 type partitionConsumer struct {
 	tt       *Tester
 	consumer *consumer
 	topic    string
-	// applied is the offset up to which records are applied, and the
-	// offset to deliver next. Guarded by Tester.mu; written only by run.
+	// applied is the offset up to which records are applied: the offset
+	// of the last applied record plus one. Guarded by Tester.mu.
 	applied int64
+	// start is the offset run delivers first.
+	start int64
 
 	messages chan *sarama.ConsumerMessage
 	errors   chan *sarama.ConsumerError
@@ -141,24 +144,28 @@ var _ sarama.PartitionConsumer = (*partitionConsumer)(nil)
 
 func (pc *partitionConsumer) run() {
 	defer pc.wg.Done()
-	// run is the only writer of pc.applied, set before run started.
-	for next := pc.applied; ; {
+	for next := pc.start; ; next++ {
 		msg := pc.tt.waitMessage(pc.topic, next, pc.done)
 		if msg == nil {
 			return
 		}
-		for _, m := range []*sarama.ConsumerMessage{msg, nil} {
-			select {
-			case pc.messages <- m:
-			case <-pc.done:
-				return
-			}
+		select {
+		case pc.messages <- msg:
+		case <-pc.done:
+			return
 		}
-		next++
-		pc.tt.mu.Lock()
-		pc.applied = next
+	}
+}
+
+// RecordApplied is called by the goka table that consumes pc after it
+// applied the record at offset (the table looks for this method on its
+// partition consumers). Consume waits for it.
+func (pc *partitionConsumer) RecordApplied(offset int64) {
+	pc.tt.mu.Lock()
+	defer pc.tt.mu.Unlock()
+	if offset >= pc.applied {
+		pc.applied = offset + 1
 		pc.tt.changedLocked()
-		pc.tt.mu.Unlock()
 	}
 }
 

@@ -1,0 +1,114 @@
+package table
+
+import (
+	"sync"
+	"time"
+)
+
+// Status is the state of a table partition. Its values equal the root
+// package's PartitionStatus constants, which convert to and from it.
+type Status int
+
+// States of a table partition, in the order a partition goes through them.
+const (
+	StatusStopped Status = iota
+	StatusInitializing
+	StatusConnecting
+	StatusRecovering
+	StatusPreparing
+	StatusRunning
+)
+
+// stalledAfter is how long a running table may go without a write before
+// its snapshot calls it stalled, as in Goka.
+const stalledAfter = 2 * time.Minute
+
+// Snapshot is a copy of a table's statistics.
+type Snapshot struct {
+	Status Status
+	// Mode is Config.Mode.
+	Mode int
+	// Stalled is true for a running table without a write for two minutes.
+	Stalled bool
+
+	// RecoveryStart is when the last Run began recovering, RecoveryEnd when
+	// the table was recovered (zero until then).
+	RecoveryStart, RecoveryEnd time.Time
+	// Offset is the offset of the last applied record (the local offset
+	// before the first), Hwm the high-water mark recovery runs to.
+	Offset, Hwm int64
+
+	// InputCount and InputBytes count the records applied and the bytes of
+	// their values; InputLastOffset is the offset of the last one.
+	InputCount      uint
+	InputBytes      int
+	InputLastOffset int64
+
+	// WritesCount counts the offsets stored by StoreOffset.
+	WritesCount uint
+}
+
+// statsCollector collects a table's statistics.
+type statsCollector struct {
+	mu        sync.Mutex
+	s         Snapshot // Stalled is computed by snapshot
+	mode      int
+	lastWrite time.Time
+}
+
+func (c *statsCollector) setStatus(s Status) {
+	c.mu.Lock()
+	c.s.Status = s
+	c.mu.Unlock()
+}
+
+// startRecovery records the start of a run.
+func (c *statsCollector) startRecovery(now time.Time, local, hwm int64) {
+	c.mu.Lock()
+	c.s.RecoveryStart, c.s.RecoveryEnd = now, time.Time{}
+	c.s.Offset, c.s.Hwm = local, hwm
+	c.mu.Unlock()
+}
+
+func (c *statsCollector) recoveredAt(now time.Time) {
+	c.mu.Lock()
+	c.s.RecoveryEnd = now
+	c.s.Status = StatusRunning
+	c.mu.Unlock()
+}
+
+func (c *statsCollector) offset() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s.Offset
+}
+
+// countApplied counts one applied record.
+func (c *statsCollector) countApplied(offset int64, size int) {
+	now := time.Now()
+	c.mu.Lock()
+	c.s.Offset = offset
+	c.s.InputCount++
+	c.s.InputBytes += size
+	c.s.InputLastOffset = offset
+	c.lastWrite = now
+	c.mu.Unlock()
+}
+
+// countWrite counts one offset stored by StoreOffset.
+func (c *statsCollector) countWrite() {
+	now := time.Now()
+	c.mu.Lock()
+	c.s.WritesCount++
+	c.lastWrite = now
+	c.mu.Unlock()
+}
+
+func (c *statsCollector) snapshot() Snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.s
+	s.Mode = c.mode
+	s.Stalled = s.Status == StatusRunning && !c.lastWrite.IsZero() && time.Since(c.lastWrite) > stalledAfter
+	return s
+}
