@@ -75,15 +75,37 @@ func (t *partitionTable) setStatus(s PartitionStatus) {
 	t.stats.mu.Unlock()
 }
 
-// open builds and opens the storage.
+// open builds and opens the storage. A storage found damaged (an error
+// wrapping storage.ErrCorrupted that is a storage.Discarder) is discarded
+// and built again, empty, once: recovery then reads the whole partition
+// from the table topic. Damage that cannot be discarded fails the open.
 func (t *partitionTable) open() error {
 	t.setStatus(PartitionInitializing)
-	st, err := t.builder(t.topic, t.partition)
-	if err != nil {
-		return fmt.Errorf("building storage of %s/%d: %w", t.topic, t.partition, err)
+	build := func() (storage.Storage, error) {
+		st, err := t.builder(t.topic, t.partition)
+		if err != nil {
+			return nil, fmt.Errorf("building storage of %s/%d: %w", t.topic, t.partition, err)
+		}
+		if err := st.Open(); err != nil {
+			// Closed so that a Discarder may remove it.
+			return nil, errors.Join(fmt.Errorf("opening storage of %s/%d: %w", t.topic, t.partition, err), st.Close())
+		}
+		return st, nil
 	}
-	if err := st.Open(); err != nil {
-		return fmt.Errorf("opening storage of %s/%d: %w", t.topic, t.partition, err)
+	st, err := build()
+	if d := storage.Discarder(nil); errors.Is(err, storage.ErrCorrupted) && errors.As(err, &d) {
+		kept, derr := d.Discard()
+		if derr != nil {
+			return errors.Join(err, derr)
+		}
+		t.log.Printf("goka: local storage of %s/%d is damaged; rebuilding it from the table topic, damaged copy kept in %q: %v", t.topic, t.partition, kept, err)
+		t.stats.mu.Lock()
+		t.stats.rebuilds++
+		t.stats.mu.Unlock()
+		st, err = build()
+	}
+	if err != nil {
+		return err
 	}
 	// Processor.Get and View.Get read t.st from other goroutines under
 	// stMu: publish it under the lock too.

@@ -70,6 +70,13 @@ type TableStats struct {
 	Recovery *RecoveryStats
 	Input    *InputStats
 	Writes   *OutputStats
+	// Rebuilds counts how often the local storage of this partition was
+	// found damaged when it was opened (its builder failed with an error
+	// wrapping storage.ErrCorrupted), was discarded and started empty, to
+	// be recovered from the table topic. It counts since the partition was
+	// set up, when the processor or view started or the partition was
+	// assigned. Not in Goka.
+	Rebuilds int
 }
 
 // ViewStats are the statistics of a view.
@@ -96,6 +103,7 @@ type tableStatsCollector struct {
 	input     InputStats
 	writes    OutputStats
 	lastWrite time.Time
+	rebuilds  int
 }
 
 func (s *tableStatsCollector) snapshot() *TableStats {
@@ -109,6 +117,7 @@ func (s *tableStatsCollector) snapshot() *TableStats {
 		Recovery: &rec,
 		Input:    &in,
 		Writes:   &wr,
+		Rebuilds: s.rebuilds,
 	}
 }
 
