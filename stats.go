@@ -70,6 +70,13 @@ type TableStats struct {
 	Recovery *RecoveryStats
 	Input    *InputStats
 	Writes   *OutputStats
+	// Rebuilds counts how often the local storage of this partition was
+	// found damaged when it was opened (its builder failed with an error
+	// wrapping storage.ErrCorrupted), was discarded and started empty, to
+	// be recovered from the table topic. It counts since the partition was
+	// set up, when the processor or view started or the partition was
+	// assigned. Not in Goka.
+	Rebuilds int
 }
 
 // ViewStats are the statistics of a view.
@@ -96,8 +103,9 @@ func tableStats(t *partitionTable) *TableStats {
 			Offset:       s.Offset,
 			Hwm:          s.Hwm,
 		},
-		Input:  &InputStats{Count: s.InputCount, Bytes: s.InputBytes, LastOffset: s.InputLastOffset},
-		Writes: &OutputStats{Count: s.WritesCount},
+		Input:    &InputStats{Count: s.InputCount, Bytes: s.InputBytes, LastOffset: s.InputLastOffset},
+		Writes:   &OutputStats{Count: s.WritesCount},
+		Rebuilds: s.Rebuilds,
 	}
 }
 

@@ -35,8 +35,17 @@ type levelDBConfig struct {
 }
 
 // WithDBOptions sets the options LevelDB is opened with. The default, nil,
-// means goleveldb's defaults, as in Goka's DefaultBuilder. It has no effect
-// on [NewLevelDB], which gets an open database.
+// means goleveldb's defaults, as in Goka's DefaultBuilder, except for the
+// strict level. If o.Strict is 0 (unset), the builders use goleveldb's
+// default strict level plus opt.StrictJournal and opt.StrictManifest, so
+// that a damaged journal or manifest fails the open with a
+// [*CorruptedError] (see the package documentation, section "Damaged
+// storage"); o itself is not modified. A Strict set by the caller is used
+// as given: without StrictJournal, goleveldb skips damaged journal records
+// at open and the writes in them are lost without an error, while the
+// stored offset says they were applied; without StrictBlockChecksum, a
+// damaged table file may return wrong values. It has no effect on
+// [NewLevelDB], which gets an open database.
 func WithDBOptions(o *opt.Options) LevelDBOption {
 	return func(c *levelDBConfig) { c.dbOptions = o }
 }
@@ -81,7 +90,8 @@ func newLevelDBConfig(opts []LevelDBOption) (levelDBConfig, error) {
 
 // DefaultBuilder returns a builder of LevelDB storages, one database per
 // partition in the directory <path>/<topic>.<partition>, created as needed.
-// It uses goleveldb's default options and the default batching settings.
+// It uses goleveldb's default options with strict journal and manifest
+// checks (see [WithDBOptions]) and the default batching settings.
 func DefaultBuilder(path string) Builder {
 	return LevelDBBuilder(path)
 }
@@ -108,13 +118,21 @@ func LevelDBBuilder(path string, opts ...LevelDBOption) Builder {
 	}
 }
 
-// openLevelDB opens or creates the database in dir.
+// openLevelDB opens or creates the database in dir. It fails with a
+// *CorruptedError, and marks dir damaged, if LevelDB finds dir damaged or
+// an earlier storage marked it so.
 func openLevelDB(dir string, cfg levelDBConfig) (*levelDB, error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", dir, err)
 	}
-	db, err := leveldb.OpenFile(dir, cfg.dbOptions)
+	if err := checkMarker(dir); err != nil {
+		return nil, err
+	}
+	db, err := leveldb.OpenFile(dir, dbOptions(cfg.dbOptions))
 	if err != nil {
+		if isCorruption(err) {
+			return nil, corrupted(dir, fmt.Errorf("open: %w", err))
+		}
 		if isLocked(err) {
 			return nil, fmt.Errorf("storage: open %s: in use by another storage or process: %w", dir, err)
 		}

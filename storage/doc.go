@@ -60,6 +60,47 @@
 // SetOffset may be called from another goroutine than Set, for example from
 // a producer's acknowledgement callback.
 //
+// # Damaged storage
+//
+// goleveldb by default skips damaged journal records when it opens a
+// database: a few KiB of zeros or garbage in a journal (the *.log file)
+// lose every write in the damaged 32 KiB block for good, while the
+// offset, written by later intact records, says they were applied, so
+// recovery never replays them. The builders therefore open LevelDB with
+// goleveldb's default strict level plus StrictJournal and StrictManifest,
+// unless [WithDBOptions] sets a strict level (see there for the risk).
+// goleveldb's default level already verifies journal and table block
+// checksums and makes a corrupt table block fail the read.
+//
+// Damage is reported as a [*CorruptedError], which wraps [ErrCorrupted] and
+// goleveldb's error:
+//
+//   - by the builder, for a damaged journal or manifest or a missing table
+//     file;
+//   - by Get, Has, iterators and writes, for a table block that fails its
+//     checksum (a table file is read only when needed, so an open does not
+//     find its damage) or a compaction that found one.
+//
+// From then on every method but Close returns that error, and the
+// directory holds the file "DAMAGED", which names the cause. The builders
+// refuse to open a directory holding it, so that the next start does not
+// run on damage found while running: a strict open checks only the journal
+// and the manifest and would succeed.
+//
+// [CorruptedError.Discard] moves the damaged directory aside, to
+// <dir>.damaged-<UTC time>, keeping it for examination; the next call of
+// the builder creates an empty storage. Goka's processors and views do
+// this when a builder fails with a [Discarder]: they log the partition,
+// the directory and the cause, count it in TableStats.Rebuilds and recover
+// the whole partition from the table topic. A damaged storage thus stops
+// its partition once (the error of the call that found it) and is rebuilt
+// by the next start. Nothing deletes the moved directories: remove them
+// when done.
+//
+// The memory and null storages keep nothing that could be damaged, and the
+// file storage reads nothing. The Redis storage (storage/redis) leaves
+// detecting damage to Redis and returns no [Discarder].
+//
 // # Compatibility with Goka
 //
 // The directory layout, the raw keys and values and the "__offset" key and

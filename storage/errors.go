@@ -20,6 +20,14 @@ var (
 	// read or write the key "__offset", under which LevelDB keeps the offset.
 	// Writing it would overwrite the offset, as it silently does in Goka.
 	ErrReservedKey = errors.New(`storage: key "__offset" is reserved for the offset`)
+
+	// ErrCorrupted is wrapped by the errors of a storage whose data was
+	// found damaged, such as [*CorruptedError]. A storage that reported it
+	// must not be used any further: Goka's tables stop, and their next
+	// start discards the storage (see [Discarder]) and rebuilds it from the
+	// table topic. See the package documentation, section "Damaged
+	// storage".
+	ErrCorrupted = errors.New("storage: corrupted")
 )
 
 // encodeOffset appends the ASCII decimal form of offset to dst, the format

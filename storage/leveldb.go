@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/syndtr/goleveldb/leveldb"
@@ -36,7 +37,13 @@ type pendingWrite struct {
 type levelDB struct {
 	db   *leveldb.DB
 	name string // directory, or "leveldb" if unknown; for error messages
+	dir  string // directory, or "" if unknown (New); for the damage marker
 	cfg  levelDBConfig
+
+	// damaged is set once LevelDB reported corrupt data; every later call
+	// but Close returns it. See the package documentation, section
+	// "Damaged storage".
+	damaged atomic.Pointer[CorruptedError]
 
 	mu      sync.RWMutex
 	closed  bool
@@ -77,16 +84,23 @@ func NewLevelDB(db *leveldb.DB, opts ...LevelDBOption) (Storage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newLevelDB(db, "leveldb", cfg)
+	return newLevelDB(db, "", cfg)
 }
 
-func newLevelDB(db *leveldb.DB, name string, cfg levelDBConfig) (*levelDB, error) {
+// newLevelDB returns the storage of db, which was opened in dir ("" if
+// unknown).
+func newLevelDB(db *leveldb.DB, dir string, cfg levelDBConfig) (*levelDB, error) {
 	if db == nil {
 		return nil, errors.New("storage: nil *leveldb.DB")
+	}
+	name := dir
+	if name == "" {
+		name = "leveldb"
 	}
 	s := &levelDB{
 		db:        db,
 		name:      name,
+		dir:       dir,
 		cfg:       cfg,
 		index:     make(map[string]int),
 		lastFlush: time.Now(),
@@ -94,6 +108,8 @@ func newLevelDB(db *leveldb.DB, name string, cfg levelDBConfig) (*levelDB, error
 	data, err := db.Get(offsetKeyBytes, nil)
 	switch {
 	case errors.Is(err, leveldb.ErrNotFound):
+	case isCorruption(err):
+		return nil, s.damage(fmt.Errorf("read offset: %w", err))
 	case err != nil:
 		return nil, s.errorf("read offset: %w", err)
 	default:
@@ -109,24 +125,45 @@ func (s *levelDB) errorf(format string, args ...any) error {
 	return fmt.Errorf("storage: %s: "+format, append([]any{s.name}, args...)...)
 }
 
+// damage records that LevelDB reported corrupt data, marks the directory
+// (see markerName) and returns the error that this and every later call
+// but Close return.
+func (s *levelDB) damage(cause error) error {
+	if ce := s.damaged.Load(); ce != nil {
+		return ce
+	}
+	s.damaged.CompareAndSwap(nil, corrupted(s.dir, cause))
+	return s.damaged.Load()
+}
+
+// broken returns the error of a damaged storage, or nil.
+func (s *levelDB) broken() error {
+	if ce := s.damaged.Load(); ce != nil {
+		return ce
+	}
+	return nil
+}
+
 func (s *levelDB) reserved(op string) error {
 	return s.errorf("%s: %w", op, ErrReservedKey)
 }
 
 // Open does nothing: the database was opened by the builder or passed to
-// New. It fails after Close.
+// New. It fails after Close and once the storage is damaged.
 func (s *levelDB) Open() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return ErrClosed
 	}
-	return nil
+	return s.broken()
 }
 
 // Close flushes pending writes and closes the database. A failed flush
 // loses the pending writes together with their offset; the database is
-// closed anyway. Calling Close again returns nil.
+// closed anyway. A damaged storage is closed without flushing: its damage
+// was reported already and it is to be rebuilt. Calling Close again returns
+// nil.
 func (s *levelDB) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -134,7 +171,10 @@ func (s *levelDB) Close() error {
 		return nil
 	}
 	s.closed = true
-	ferr := s.flushLocked()
+	var ferr error
+	if s.damaged.Load() == nil {
+		ferr = s.flushLocked()
+	}
 	if err := s.db.Close(); err != nil {
 		return errors.Join(ferr, s.errorf("close: %w", err))
 	}
@@ -150,6 +190,10 @@ func (s *levelDB) Has(key string) (bool, error) {
 	if s.closed {
 		s.mu.RUnlock()
 		return false, ErrClosed
+	}
+	if err := s.broken(); err != nil {
+		s.mu.RUnlock()
+		return false, err
 	}
 	if i, ok := s.index[key]; ok {
 		deleted := s.pending[i].deleted
@@ -177,6 +221,10 @@ func (s *levelDB) Get(key string) ([]byte, error) {
 	if s.closed {
 		s.mu.RUnlock()
 		return nil, ErrClosed
+	}
+	if err := s.broken(); err != nil {
+		s.mu.RUnlock()
+		return nil, err
 	}
 	if i, ok := s.index[key]; ok {
 		var value []byte
@@ -207,6 +255,9 @@ func (s *levelDB) dbError(op, key string, err error) error {
 	if errors.Is(err, leveldb.ErrClosed) {
 		return ErrClosed
 	}
+	if isCorruption(err) {
+		return s.damage(fmt.Errorf("%s %q: %w", op, key, err))
+	}
 	return s.errorf("%s %q: %w", op, key, err)
 }
 
@@ -219,6 +270,9 @@ func (s *levelDB) Set(key string, value []byte) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
+	}
+	if err := s.broken(); err != nil {
+		return err
 	}
 	start := len(s.arena)
 	s.arena = append(s.arena, value...)
@@ -235,6 +289,9 @@ func (s *levelDB) Delete(key string) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
+	}
+	if err := s.broken(); err != nil {
+		return err
 	}
 	s.putLocked(key, nil, true)
 	return s.maybeFlushLocked()
@@ -259,6 +316,9 @@ func (s *levelDB) GetOffset(def int64) (int64, error) {
 	if s.closed {
 		return 0, ErrClosed
 	}
+	if err := s.broken(); err != nil {
+		return 0, err
+	}
 	if !s.hasOffset {
 		return def, nil
 	}
@@ -272,6 +332,9 @@ func (s *levelDB) SetOffset(offset int64) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
+	}
+	if err := s.broken(); err != nil {
+		return err
 	}
 	s.offset, s.hasOffset, s.offsetPending = offset, true, true
 	return s.maybeFlushLocked()
@@ -288,6 +351,9 @@ func (s *levelDB) Flush() error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
+	}
+	if err := s.broken(); err != nil {
+		return err
 	}
 	return s.flushLocked()
 }
@@ -326,6 +392,11 @@ func (s *levelDB) flushLocked() error {
 		s.batch.Put(offsetKeyBytes, encodeOffset(s.offBuf[:0], s.offset))
 	}
 	if err := s.db.Write(&s.batch, nil); err != nil {
+		if isCorruption(err) {
+			// A compaction found a corrupt table: goleveldb fails every
+			// write from then on.
+			return s.damage(fmt.Errorf("write batch of %d records: %w", s.batch.Len(), err))
+		}
 		return s.errorf("write batch of %d records: %w", s.batch.Len(), err)
 	}
 
@@ -370,17 +441,20 @@ func (s *levelDB) newIterator(r *util.Range) (Iterator, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
+	if err := s.broken(); err != nil {
+		return nil, err
+	}
 	if err := s.flushLocked(); err != nil {
 		return nil, err
 	}
-	return &levelDBIterator{it: s.db.NewIterator(r, nil), name: s.name}, nil
+	return &levelDBIterator{it: s.db.NewIterator(r, nil), s: s}, nil
 }
 
 // levelDBIterator adapts a LevelDB iterator: it skips the offset key and
 // makes Seek position before the key found, so that Next returns it.
 type levelDBIterator struct {
 	it     iterator.Iterator
-	name   string
+	s      *levelDB
 	seeked bool // Seek positioned it; Next returns seekOK without moving
 	seekOK bool
 }
@@ -400,7 +474,10 @@ func (i *levelDBIterator) Next() bool {
 
 func (i *levelDBIterator) Err() error {
 	if err := i.it.Error(); err != nil {
-		return fmt.Errorf("storage: %s: iterate: %w", i.name, err)
+		if isCorruption(err) {
+			return i.s.damage(fmt.Errorf("iterate: %w", err))
+		}
+		return fmt.Errorf("storage: %s: iterate: %w", i.s.name, err)
 	}
 	return nil
 }

@@ -46,6 +46,10 @@ type Snapshot struct {
 
 	// WritesCount counts the offsets stored by StoreOffset.
 	WritesCount uint
+
+	// Rebuilds counts how often Open found the storage damaged, discarded
+	// it and started empty.
+	Rebuilds int
 }
 
 // statsCollector collects a table's statistics.
@@ -59,6 +63,13 @@ type statsCollector struct {
 func (c *statsCollector) setStatus(s Status) {
 	c.mu.Lock()
 	c.s.Status = s
+	c.mu.Unlock()
+}
+
+// countRebuild counts a damaged storage that was discarded.
+func (c *statsCollector) countRebuild() {
+	c.mu.Lock()
+	c.s.Rebuilds++
 	c.mu.Unlock()
 }
 

@@ -166,18 +166,31 @@ func (t *Table) Topic() string { return t.topic }
 // Partition returns the partition.
 func (t *Table) Partition() int32 { return t.partition }
 
-// Open builds and opens the storage.
+// Open builds and opens the storage. A storage found damaged (an error
+// wrapping storage.ErrCorrupted that is a storage.Discarder) is discarded
+// and built again, empty, once, with a log line and Snapshot.Rebuilds
+// counting it; Run then recovers the whole partition from the table topic.
+// Damage that cannot be discarded fails Open.
 func (t *Table) Open() error {
 	if t.cfgErr != nil {
 		return fmt.Errorf("opening table %s/%d: %w", t.topic, t.partition, t.cfgErr)
 	}
 	t.stats.setStatus(StatusInitializing)
-	st, err := t.builder(t.topic, t.partition)
-	if err != nil {
-		return fmt.Errorf("building storage of %s/%d: %w", t.topic, t.partition, err)
+	st, err := t.build()
+	if d := storage.Discarder(nil); errors.Is(err, storage.ErrCorrupted) && errors.As(err, &d) {
+		// Never run on a storage known to be damaged: move it aside and
+		// start empty, so that Run recovers the whole partition from the
+		// table topic.
+		kept, derr := d.Discard()
+		if derr != nil {
+			return errors.Join(err, derr)
+		}
+		t.log.Printf("goka: local storage of %s/%d is damaged; rebuilding it from the table topic, damaged copy kept in %q: %v", t.topic, t.partition, kept, err)
+		t.stats.countRebuild()
+		st, err = t.build()
 	}
-	if err := st.Open(); err != nil {
-		return fmt.Errorf("opening storage of %s/%d: %w", t.topic, t.partition, err)
+	if err != nil {
+		return err
 	}
 	// Readers on other goroutines reach st under stMu: publish it under the
 	// lock too.
@@ -185,6 +198,19 @@ func (t *Table) Open() error {
 	t.st = st
 	t.stMu.Unlock()
 	return nil
+}
+
+// build builds and opens the storage. A storage whose Open fails is closed,
+// so that a storage.Discarder may move it aside.
+func (t *Table) build() (storage.Storage, error) {
+	st, err := t.builder(t.topic, t.partition)
+	if err != nil {
+		return nil, fmt.Errorf("building storage of %s/%d: %w", t.topic, t.partition, err)
+	}
+	if err := st.Open(); err != nil {
+		return nil, errors.Join(fmt.Errorf("opening storage of %s/%d: %w", t.topic, t.partition, err), st.Close())
+	}
+	return st, nil
 }
 
 // Close waits for the partition consumers closing in the background, then
