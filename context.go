@@ -158,11 +158,15 @@ func (c *cbContext) Value() interface{} {
 	if table == nil {
 		c.misuse("cannot access the table value of key %q: processor has no group table (add Persist)", c.key)
 	}
-	data, err := c.pp.table.Storage().Get(c.key)
-	if err != nil {
-		c.misuse("reading table value of key %q: %w", c.key, err)
+	data, del, pending := c.pp.unacked.get(c.key)
+	if !pending {
+		var err error
+		data, err = c.pp.table.Storage().Get(c.key)
+		if err != nil {
+			c.misuse("reading table value of key %q: %w", c.key, err)
+		}
 	}
-	if data == nil {
+	if del || data == nil {
 		return nil
 	}
 	v, err := table.Codec().Decode(data)
@@ -188,24 +192,22 @@ func (c *cbContext) setValue(value interface{}, del bool, options []ContextOptio
 	if table == nil {
 		c.misuse("cannot set the table value of key %q: processor has no group table (add Persist)", c.key)
 	}
-	var (
-		data []byte
-		err  error
-	)
+	var data []byte
 	if !del {
+		var err error
 		data, err = table.Codec().Encode(value)
 		if err != nil {
 			c.misuse("encoding table value of key %q: %w", c.key, err)
 		}
-		err = c.pp.table.Storage().Set(c.key, data)
-	} else {
-		err = c.pp.table.Storage().Delete(c.key)
 	}
-	if err != nil {
-		c.misuse("writing table value of key %q to local storage: %w", c.key, err)
-	}
+	// Local storage gets the write once Kafka acknowledged it (see
+	// unackedWrites); this callback and the next ones see it at once.
+	key := c.key
+	seq := c.pp.unacked.add(key, data, del)
 	opts := applyCtxOptions(options)
-	c.emitRaw(table.Topic(), c.key, data, opts.emitHeaders, c.pp.tableAckedFn)
+	c.emitRaw(table.Topic(), key, data, opts.emitHeaders, func(msg *sarama.ProducerMessage) error {
+		return c.pp.tableWriteAcked(msg, key, seq, data, del)
+	})
 }
 
 func (c *cbContext) Join(topic Table) interface{} {
@@ -278,8 +280,9 @@ func (c *cbContext) Loopback(key string, value interface{}, options ...ContextOp
 }
 
 // emitRaw produces a message and counts it as pending until acknowledged.
-// onAck, if set, runs with the produced message after a successful ack.
-func (c *cbContext) emitRaw(topic, key string, data []byte, headers Headers, onAck func(*sarama.ProducerMessage)) {
+// onAck, if set, runs with the produced message after a successful ack,
+// before the message counts as done; its error fails the message.
+func (c *cbContext) emitRaw(topic, key string, data []byte, headers Headers, onAck func(*sarama.ProducerMessage) error) {
 	c.mu.Lock()
 	c.pending++
 	c.mu.Unlock()
@@ -288,7 +291,7 @@ func (c *cbContext) emitRaw(topic, key string, data []byte, headers Headers, onA
 		if err != nil {
 			err = fmt.Errorf("producing to topic %q key %q: %w", topic, key, err)
 		} else if onAck != nil {
-			onAck(msg)
+			err = onAck(msg)
 		}
 		c.finishOne(err, true)
 	})

@@ -1,7 +1,6 @@
 package goka
 
 import (
-
 	"github.com/IBM/sarama"
 
 	"github.com/e3793d55/goka/internal/kafka"
@@ -32,4 +31,3 @@ func copartitioned(topics map[string][]int32) ([]int32, *partitionMismatch) {
 	}
 	return parts, nil
 }
-

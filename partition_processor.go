@@ -37,9 +37,8 @@ type partitionProcessor struct {
 	stats  *partitionStatsCollector
 	inputs map[string]*inputTopic // the input streams and the loop topic
 
-	// tableAckedFn is pp.tableAcked, bound once: a method value made per
-	// table write would allocate each time.
-	tableAckedFn func(*sarama.ProducerMessage)
+	// unacked are the table writes Kafka has not acknowledged yet.
+	unacked *unackedWrites
 
 	cancel    context.CancelFunc
 	recovered chan struct{} // closed when processing starts
@@ -86,8 +85,8 @@ func newPartitionProcessor(proc *Processor, partition int32, session sarama.Cons
 		recovered: make(chan struct{}),
 		stopped:   make(chan struct{}),
 		done:      make(chan struct{}),
+		unacked:   newUnackedWrites(),
 	}
-	pp.tableAckedFn = pp.tableAcked
 	for _, e := range proc.graph.OutputStreams() {
 		pp.outputs[e.Topic()] = e.Codec()
 	}
@@ -399,15 +398,6 @@ func (pp *partitionProcessor) visit(ctx context.Context, v *visitItem) {
 	cctx.callbackReturned(err)
 	if err != nil {
 		pp.proc.fail(fmt.Errorf("visitor %q, key %q (partition=%d): %w", v.name, v.key, pp.partition, err))
-	}
-}
-
-// tableAcked stores the offset of an acknowledged table write, if it went
-// to this partition. Goka stores it whatever the partition, which breaks
-// recovery when inputs were partitioned with another hash.
-func (pp *partitionProcessor) tableAcked(msg *sarama.ProducerMessage) {
-	if msg.Partition == pp.partition {
-		pp.table.StoreOffset(msg.Offset)
 	}
 }
 

@@ -12,8 +12,8 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/e3793d55/goka/internal/table"
 	"github.com/e3793d55/goka/internal/kafka"
+	"github.com/e3793d55/goka/internal/table"
 	"github.com/e3793d55/goka/storage"
 )
 

@@ -1,0 +1,116 @@
+package goka_test
+
+import (
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/e3793d55/goka"
+	"github.com/e3793d55/goka/codec"
+)
+
+// A table write that Kafka refuses must never reach local storage (issue
+// 13, item 1.7): a 2 MiB value is over Producer.MaxMessageBytes, the
+// processor stops, and after a restart on the same storage neither
+// Context.Value nor Processor.Get returns the refused value. Before the
+// fix the value was flushed to LevelDB on the way out, so this instance
+// disagreed with the table topic, every view and the next owner.
+func TestRefusedTableWriteNeverReachesStorage(t *testing.T) {
+	brokers := cluster(t, map[string]int{"input": 1})
+	dir := t.TempDir()
+	big := strings.Repeat("x", 2<<20)
+	first := goka.DefineGroup("refused",
+		goka.Input("input", new(codec.String), func(ctx goka.Context, msg interface{}) {
+			if msg.(string) == "big" {
+				ctx.SetValue(big)
+				return
+			}
+			ctx.SetValue(msg)
+		}),
+		goka.Persist(new(codec.String)),
+	)
+	p, err := goka.NewProcessor(brokers, first, procOpts(t, dir)...)
+	require.NoError(t, err)
+	r := run(t, p.Run)
+	require.NoError(t, p.WaitForReady())
+	e := emitter(t, brokers, "input", new(codec.String))
+	require.NoError(t, e.EmitSync("k", "small"))
+	eventually(t, 30*time.Second, func() bool { v, err := p.Get("k"); return err == nil && v == "small" }, "small not stored")
+	require.NoError(t, e.EmitSync("k", "big"))
+	err = r.wait(t, 60*time.Second)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "MaxMessageBytes")
+
+	// The second run sees the refused message again (its offset was not
+	// committed) and records what the table holds for its key.
+	var seen atomic.Value
+	second := goka.DefineGroup("refused",
+		goka.Input("input", new(codec.String), func(ctx goka.Context, msg interface{}) {
+			if msg.(string) == "big" {
+				seen.Store(ctx.Value())
+			}
+		}),
+		goka.Persist(new(codec.String)),
+	)
+	p2, err := goka.NewProcessor(brokers, second, procOpts(t, dir)...)
+	require.NoError(t, err)
+	r2 := run(t, p2.Run)
+	require.NoError(t, p2.WaitForReady())
+	v, err := p2.Get("k")
+	require.NoError(t, err)
+	require.Equal(t, "small", v, "Get after restart")
+	eventually(t, 30*time.Second, func() bool { return seen.Load() != nil }, "big not reprocessed")
+	require.Equal(t, "small", seen.Load(), "Context.Value after restart")
+	require.NoError(t, r2.stop(t))
+	require.NoError(t, e.Finish())
+
+	got, _ := readTopic(t, brokers, "refused-table")
+	require.Equal(t, map[string][]byte{"k": []byte("small")}, got)
+}
+
+// Context.Value sees the callback's own writes at once, before Kafka
+// acknowledged them, and deletes too.
+func TestContextValueSeesUnacknowledgedWrites(t *testing.T) {
+	brokers := cluster(t, map[string]int{"input": 1})
+	var bad atomic.Int64
+	g := goka.DefineGroup("unacked",
+		goka.Input("input", new(codec.String), func(ctx goka.Context, msg interface{}) {
+			switch msg.(string) {
+			case "set":
+				ctx.SetValue("a")
+				if ctx.Value() != "a" {
+					bad.Add(1)
+				}
+				ctx.SetValue("b")
+				if ctx.Value() != "b" {
+					bad.Add(1)
+				}
+			case "del":
+				ctx.Delete()
+				if ctx.Value() != nil {
+					bad.Add(1)
+				}
+			}
+		}),
+		goka.Persist(new(codec.String)),
+	)
+	p, err := goka.NewProcessor(brokers, g, procOpts(t, "")...)
+	require.NoError(t, err)
+	r := run(t, p.Run)
+	require.NoError(t, p.WaitForReady())
+	e := emitter(t, brokers, "input", new(codec.String))
+	for i := 0; i < 50; i++ {
+		_, err := e.Emit("k", "set")
+		require.NoError(t, err)
+		_, err = e.Emit("k", "del")
+		require.NoError(t, err)
+	}
+	require.NoError(t, e.EmitSync("k", "set"))
+	eventually(t, 30*time.Second, func() bool { v, err := p.Get("k"); return err == nil && v == "b" }, "last write not stored")
+	require.Zero(t, bad.Load())
+	require.NoError(t, e.Finish())
+	require.NoError(t, r.stop(t))
+}
