@@ -16,11 +16,42 @@ type Emitter struct {
 	codec    Codec
 	opts     *eoptions
 	producer Producer
+	// finishTimeout is emitterFinishTimeout; tests shorten it.
+	finishTimeout time.Duration
 
 	mu       sync.RWMutex // held for reading by emits, for writing by Finish
 	finished bool
-	inflight sync.WaitGroup
-	sent     func(error) // inflight.Done, allocated once rather than per emit
+
+	countMu  sync.Mutex
+	inflight int           // emits whose promise has not finished
+	drained  chan struct{} // made by Finish, closed when inflight reaches 0
+	sent     func(error)   // e.done, allocated once rather than per emit
+}
+
+// done counts one finished emit.
+func (e *Emitter) done(error) {
+	e.countMu.Lock()
+	defer e.countMu.Unlock()
+	e.inflight--
+	if e.inflight == 0 && e.drained != nil {
+		close(e.drained)
+		e.drained = nil
+	}
+}
+
+// waitDrained returns a channel closed once no emit is in flight.
+func (e *Emitter) waitDrained() <-chan struct{} {
+	e.countMu.Lock()
+	defer e.countMu.Unlock()
+	if e.inflight == 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	if e.drained == nil {
+		e.drained = make(chan struct{})
+	}
+	return e.drained
 }
 
 // NewEmitter returns an emitter writing to topic with codec. It creates the
@@ -45,8 +76,8 @@ func NewEmitter(brokers []string, topic Stream, codec Codec, options ...EmitterO
 	if err != nil {
 		return nil, fmt.Errorf("creating emitter for %q: %w", topic, err)
 	}
-	e := &Emitter{topic: string(topic), codec: codec, opts: opts, producer: prod}
-	e.sent = func(error) { e.inflight.Done() }
+	e := &Emitter{topic: string(topic), codec: codec, opts: opts, producer: prod, finishTimeout: emitterFinishTimeout}
+	e.sent = e.done
 	return e, nil
 }
 
@@ -73,7 +104,9 @@ func (e *Emitter) EmitWithHeaders(key string, msg interface{}, headers Headers) 
 	if e.finished {
 		return NewPromise().finish(nil, ErrEmitterAlreadyClosed), nil
 	}
-	e.inflight.Add(1)
+	e.countMu.Lock()
+	e.inflight++
+	e.countMu.Unlock()
 	return e.producer.EmitWithHeaders(e.topic, key, data, e.opts.defaultHeaders.Merged(headers)).Then(e.sent), nil
 }
 
@@ -103,7 +136,9 @@ func (e *Emitter) EmitSyncWithHeaders(key string, msg interface{}, headers Heade
 
 // Finish refuses new emits, waits up to 60 s for the messages in flight and
 // closes the producer. Unlike Goka's, a second call returns nil instead of
-// panicking.
+// panicking. It starts no goroutine and never waits longer than twice the
+// 60 s: a Producer whose Close leaves promises unfinished (breaking its
+// contract) makes Finish return an error saying how many.
 func (e *Emitter) Finish() error {
 	e.mu.Lock()
 	if e.finished {
@@ -113,23 +148,27 @@ func (e *Emitter) Finish() error {
 	e.finished = true
 	e.mu.Unlock()
 
-	flushed := make(chan struct{})
-	go func() {
-		e.inflight.Wait()
-		close(flushed)
-	}()
+	timeout := time.NewTimer(e.finishTimeout)
+	defer timeout.Stop()
 	var err error
 	select {
-	case <-flushed:
-	case <-time.After(emitterFinishTimeout):
-		err = fmt.Errorf("emitter for %q: messages still in flight after %v", e.topic, emitterFinishTimeout)
+	case <-e.waitDrained():
+	case <-timeout.C:
+		err = fmt.Errorf("emitter for %q: messages still in flight after %v", e.topic, e.finishTimeout)
 	}
-	// Closing the producer finishes every promise, so the goroutine above
-	// ends too.
+	// Closing the producer finishes every promise (see Producer.Close).
 	if cerr := e.producer.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("emitter for %q: closing producer: %w", e.topic, cerr))
 	}
-	<-flushed
+	timeout.Reset(e.finishTimeout)
+	select {
+	case <-e.waitDrained():
+	case <-timeout.C:
+		e.countMu.Lock()
+		n := e.inflight
+		e.countMu.Unlock()
+		err = errors.Join(err, fmt.Errorf("emitter for %q: producer %T closed with %d promises unfinished", e.topic, e.producer, n))
+	}
 	return err
 }
 

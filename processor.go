@@ -554,8 +554,9 @@ func (p *Processor) Stats() *ProcessorStats {
 	return p.StatsWithContext(context.Background())
 }
 
-// StatsWithContext returns the statistics of the processor; ctx bounds the
-// collection of the lookup views' statistics.
+// StatsWithContext returns the statistics of the processor. ctx is
+// accepted for Goka compatibility: collecting the statistics does no I/O
+// and does not wait, so nothing here needs bounding.
 func (p *Processor) StatsWithContext(ctx context.Context) *ProcessorStats {
 	s := &ProcessorStats{Group: map[int32]*PartitionProcStats{}, Lookup: map[string]*ViewStats{}}
 	p.mu.RLock()

@@ -14,7 +14,10 @@ type Producer interface {
 	Emit(topic string, key string, value []byte) *Promise
 	// EmitWithHeaders produces value under key to topic with headers.
 	EmitWithHeaders(topic string, key string, value []byte, headers Headers) *Promise
-	// Close waits for the messages in flight and closes the producer.
+	// Close waits for the messages in flight and closes the producer. Every
+	// promise it returned must be finished when Close returns, with the
+	// message's result or an error: Emitter.Finish and the processors wait
+	// for them.
 	Close() error
 }
 

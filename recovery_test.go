@@ -14,8 +14,8 @@ import (
 )
 
 // Recovery must end when the last offsets of a table partition are
-// transaction markers, which consumers never see (Goka's trap 7: Goka
-// waits for a record at hwm-1 forever).
+// transaction markers, which consumers never see (Goka's recovery waits
+// for a record at hwm-1 forever).
 func TestRecoveryEndsOnTransactionMarkers(t *testing.T) {
 	brokers := cluster(t, map[string]int{"txn-table": 1})
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.TransactionalID("writer"),

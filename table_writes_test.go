@@ -1,6 +1,7 @@
 package goka_test
 
 import (
+	"hash"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -113,4 +114,35 @@ func TestContextValueSeesUnacknowledgedWrites(t *testing.T) {
 	require.Zero(t, bad.Load())
 	require.NoError(t, e.Finish())
 	require.NoError(t, r.stop(t))
+}
+
+// stuckProducer never finishes its promises, not even in Close: it breaks
+// the Producer contract.
+type stuckProducer struct{}
+
+func (stuckProducer) Emit(topic, key string, value []byte) *goka.Promise { return goka.NewPromise() }
+func (stuckProducer) EmitWithHeaders(topic, key string, value []byte, headers goka.Headers) *goka.Promise {
+	return goka.NewPromise()
+}
+func (stuckProducer) Close() error { return nil }
+
+// Emitter.Finish is bounded even when the producer's Close leaves promises
+// unfinished (review F13: it used to wait for them forever).
+func TestEmitterFinishBounded(t *testing.T) {
+	e, err := goka.NewEmitter([]string{"127.0.0.1:1"}, "topic", new(codec.String),
+		goka.WithEmitterProducerBuilder(func([]string, string, func() hash.Hash32) (goka.Producer, error) {
+			return stuckProducer{}, nil
+		}))
+	require.NoError(t, err)
+	goka.SetEmitterFinishTimeout(e, 50*time.Millisecond)
+	_, err = e.Emit("k", "v")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- e.Finish() }()
+	select {
+	case err := <-done:
+		require.ErrorContains(t, err, "1 promises unfinished")
+	case <-time.After(30 * time.Second):
+		t.Fatal("Finish did not return")
+	}
 }

@@ -99,7 +99,8 @@ func NewView(brokers []string, topic Table, codec Codec, options ...ViewOption) 
 }
 
 // default view storage paths in use by this process, so that two views of
-// one table do not fight over one LevelDB directory (Goka's trap).
+// one table do not fight over one LevelDB directory: Goka's views share
+// /tmp/goka/view, and the second one fails on the LevelDB lock.
 var (
 	viewPathsMu sync.Mutex
 	viewPaths   = map[string]bool{}

@@ -197,7 +197,7 @@ func TestViewResumesFromLocalOffset(t *testing.T) {
 }
 
 // Two views of one table in one process with the default storage must not
-// clash on the LevelDB lock (Goka's trap 15).
+// clash on the LevelDB lock (Goka shares /tmp/goka/view between them).
 func TestTwoViewsDefaultStorage(t *testing.T) {
 	table := fmt.Sprintf("twin-%d-table", time.Now().UnixNano())
 	brokers := cluster(t, map[string]int{table: 1})

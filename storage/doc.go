@@ -37,8 +37,12 @@
 //
 // Pending writes are written ("flushed") when
 //
-//   - Flush is called: LevelDB storages implement [Flusher]; the processor
-//     flushes before it commits input offsets and on revocation;
+//   - Flush is called: LevelDB storages implement [Flusher]; a processor
+//     flushes every goka.WithStorageFlushInterval (1 s) and when a partition
+//     is revoked or stops. Input offsets are committed without waiting for a
+//     flush: recovery trusts the table topic, and the storage offset only
+//     says how far the storage got, so a storage older than the commits is
+//     caught up from the topic;
 //   - they reach the flush size, about 1 MiB by default
 //     ([WithFlushSize]), which bounds the memory used, whatever the table
 //     size;
@@ -56,9 +60,22 @@
 // Set on a key that was not flushed yet replaces the pending value, so a
 // key updated many times between flushes is written once.
 //
-// A storage may be used by one writer and any number of readers at once.
-// SetOffset may be called from another goroutine than Set, for example from
-// a producer's acknowledgement callback.
+// # Concurrency
+//
+// Storages must be safe for concurrent use; the bundled ones lock
+// internally. Who calls what:
+//
+//   - While a table partition recovers, or a view or join follows it, one
+//     goroutine applies the records: Set, Delete, SetOffset, MarkRecovered.
+//   - A processor's group table gets its Set, Delete and SetOffset from the
+//     producer's acknowledgement goroutine, in the order Kafka acknowledged
+//     the writes, and its Flush and Close from the partition's goroutine
+//     (goka keeps a partition's unacknowledged writes in memory, so a write
+//     Kafka refused never reaches the storage).
+//   - Get, Has and the iterators come from any goroutine: the partition's
+//     callbacks, Processor.Get, View.Get, VisitAll, web handlers.
+//   - View.Evict calls Delete from the caller's goroutine while the view's
+//     goroutine applies records.
 //
 // # Damaged storage
 //

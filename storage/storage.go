@@ -21,8 +21,9 @@ type Iterator interface {
 	Seek(key []byte) bool
 }
 
-// Storage is the local copy of one partition of a table. A storage allows
-// concurrent readers together with one writer.
+// Storage is the local copy of one partition of a table. Its methods may be
+// called from several goroutines at once (the package documentation,
+// section "Concurrency", says which call what).
 //
 // Storages that buffer writes (LevelDB does, see [Flusher]) make pending writes
 // visible to reads at once and persist values and offset atomically.
@@ -60,8 +61,10 @@ type Storage interface {
 
 // Flusher is implemented by storages that buffer writes in memory. Flush
 // writes the buffered values together with the buffered offset in one atomic
-// operation. The processor calls it before it commits input offsets and when a
-// partition is revoked; Close flushes too.
+// operation. A processor calls it every goka.WithStorageFlushInterval and when
+// a partition is revoked or stops; Close flushes too. Commits of input
+// offsets do not wait for it: recovery replays the table topic from the
+// stored offset.
 type Flusher interface {
 	Flush() error
 }

@@ -13,7 +13,8 @@ import (
 // record, only transaction markers, aborted or compacted-away records.
 // Sarama's consumer silently skips control batches (transaction markers),
 // so a recovery waiting for the record at hwm-1 would wait forever when the
-// partition ends with a marker (Goka's trap 7); this check ends it.
+// partition ends with a marker (Goka's recovery hangs there); this check
+// ends it.
 //
 // A broker Fetch takes no context, and sarama's Broker.Close waits for the
 // request in flight. So the fetch goes over a connection of its own, whose
