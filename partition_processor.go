@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/e3793d55/goka/internal/commit"
 )
@@ -197,23 +197,28 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 
 	// Joined tables are recovered and then followed for as long as the
 	// partition runs; the group table is only recovered.
-	var (
-		joinWG   sync.WaitGroup
-		joinErrs = make(chan error, len(pp.joins))
-	)
+	// joinFailed is closed by the first failure of a joined table, whose
+	// error joins.Wait returns; it is also closed when ctx ends.
 	joinCtx, cancelJoins := context.WithCancel(ctx)
+	joins, joinFailedCtx := errgroup.WithContext(joinCtx)
+	joinFailed := joinFailedCtx.Done()
 	defer func() {
 		cancelJoins()
-		joinWG.Wait()
+		_ = joins.Wait() // an error was returned when it happened
 	}()
 	for _, j := range pp.joins {
-		joinWG.Add(1)
-		go func(j *partitionTable) {
-			defer joinWG.Done()
-			if err := j.Run(joinCtx, true); err != nil {
-				joinErrs <- fmt.Errorf("joined table %s/%d: %w", j.Topic(), j.Partition(), err)
+		joins.Go(func() error {
+			if err := j.Run(joinFailedCtx, true); err != nil {
+				return fmt.Errorf("joined table %s/%d: %w", j.Topic(), j.Partition(), err)
 			}
-		}(j)
+			return nil
+		})
+	}
+	joinErr := func() error {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return joins.Wait()
 	}
 	if pp.table != nil {
 		if err := pp.table.Run(ctx, false); err != nil {
@@ -223,10 +228,8 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 	for _, j := range pp.joins {
 		select {
 		case <-j.Recovered():
-		case err := <-joinErrs:
-			return err
-		case <-ctx.Done():
-			return nil
+		case <-joinFailed:
+			return joinErr()
 		}
 	}
 	if ctx.Err() != nil {
@@ -247,25 +250,15 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 		case <-ctx.Done():
 			pp.drain()
 			return pp.flushTables()
-		case err := <-joinErrs:
-			return err
-		case msg := <-pp.input:
-			if err := pp.process(ctx, msg); err != nil {
+		case <-joinFailed:
+			if err := joinErr(); err != nil {
 				return err
 			}
-			// Messages already buffered are taken with non-blocking
-			// receives, much cheaper than this select; the bound keeps
-			// visits, flushes and ctx served.
-			for i := 0; i < drainBatch; i++ {
-				select {
-				case msg = <-pp.input:
-				default:
-					i = drainBatch
-					continue
-				}
-				if err := pp.process(ctx, msg); err != nil {
-					return err
-				}
+			pp.drain() // ctx ended
+			return pp.flushTables()
+		case msg := <-pp.input:
+			if err := pp.processBuffered(ctx, msg); err != nil {
+				return err
 			}
 		case v := <-pp.visits:
 			pp.visit(ctx, v)
@@ -273,6 +266,25 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 			if err := pp.flushTables(); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// processBuffered processes msg and then the messages already buffered,
+// taken with non-blocking receives, much cheaper than the select of run; the
+// bound drainBatch keeps visits, flushes and ctx served.
+func (pp *partitionProcessor) processBuffered(ctx context.Context, msg *sarama.ConsumerMessage) error {
+	for n := 1; ; n++ {
+		if err := pp.process(ctx, msg); err != nil {
+			return err
+		}
+		if n == drainBatch {
+			return nil
+		}
+		select {
+		case msg = <-pp.input:
+		default:
+			return nil
 		}
 	}
 }

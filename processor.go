@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/e3793d55/goka/internal/kafka"
 )
@@ -467,31 +468,31 @@ func (p *Processor) runLookups(ctx context.Context, cleanups *[]func() error) er
 	if len(p.lookups) == 0 {
 		return nil
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, len(p.lookups))
 	viewCtx, cancel := context.WithCancel(ctx)
+	g, gctx := errgroup.WithContext(viewCtx)
 	for name, v := range p.lookups {
-		wg.Add(1)
-		go func(name string, v *View) {
-			defer wg.Done()
-			if err := v.Run(viewCtx); err != nil {
-				errs <- fmt.Errorf("lookup table %q: %w", name, err)
-				p.fail(fmt.Errorf("processor %q: lookup table %q: %w", p.graph.Group(), name, err))
+		g.Go(func() error {
+			err := v.Run(gctx)
+			if err != nil {
+				err = fmt.Errorf("lookup table %q: %w", name, err)
+				p.fail(fmt.Errorf("processor %q: %w", p.graph.Group(), err))
 			}
-		}(name, v)
+			return err
+		})
 	}
 	*cleanups = append(*cleanups, func() error {
 		cancel()
-		wg.Wait()
+		_ = g.Wait() // reported through p.fail
 		return nil
 	})
 	for _, v := range p.lookups {
 		select {
 		case <-v.WaitRunning():
-		case err := <-errs:
-			return err
-		case <-ctx.Done():
-			return nil
+		case <-gctx.Done():
+			if ctx.Err() != nil {
+				return nil
+			}
+			return g.Wait() // the first lookup error; the others stop on gctx
 		}
 	}
 	return nil

@@ -68,15 +68,13 @@ func (p *Processor) VisitAllWithStats(ctx context.Context, name string, meta int
 		errs    []error
 	)
 	for _, st := range starts {
-		wg.Add(1)
-		go func(st start) {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := st.pp.visitKeys(ctx, st.it, st.more, name, meta, cb, &visited); err != nil {
 				errMu.Lock()
 				errs = append(errs, err)
 				errMu.Unlock()
 			}
-		}(st)
+		})
 	}
 	wg.Wait()
 	return visited.Load(), errors.Join(errs...)
