@@ -116,6 +116,9 @@ type cbContext struct {
 	// marked done in tracker.
 	done    func(err error)
 	tracker *commit.Tracker
+	// firstWrite is the first table write of the callback, kept here to save
+	// an allocation per message; further writes allocate their own.
+	firstWrite tableWrite
 }
 
 var _ Context = (*cbContext)(nil)
@@ -202,12 +205,13 @@ func (c *cbContext) setValue(value interface{}, del bool, options []ContextOptio
 	}
 	// Local storage gets the write once Kafka acknowledged it (see
 	// unackedWrites); this callback and the next ones see it at once.
-	key := c.key
-	seq := c.pp.unacked.add(key, data, del)
+	w := &c.firstWrite
+	if w.pp != nil { // a second write of this callback
+		w = new(tableWrite)
+	}
+	*w = tableWrite{pp: c.pp, key: c.key, seq: c.pp.unacked.add(c.key, data, del), value: data, del: del}
 	opts := applyCtxOptions(options)
-	c.emitRaw(table.Topic(), key, data, opts.emitHeaders, func(msg *sarama.ProducerMessage) error {
-		return c.pp.tableWriteAcked(msg, key, seq, data, del)
-	})
+	c.emitRaw(table.Topic(), c.key, data, opts.emitHeaders, w)
 }
 
 func (c *cbContext) Join(topic Table) interface{} {
@@ -280,9 +284,9 @@ func (c *cbContext) Loopback(key string, value interface{}, options ...ContextOp
 }
 
 // emitRaw produces a message and counts it as pending until acknowledged.
-// onAck, if set, runs with the produced message after a successful ack,
-// before the message counts as done; its error fails the message.
-func (c *cbContext) emitRaw(topic, key string, data []byte, headers Headers, onAck func(*sarama.ProducerMessage) error) {
+// A table write tw, if set, is applied to local storage after a successful
+// ack, before the message counts as done; its error fails the message.
+func (c *cbContext) emitRaw(topic, key string, data []byte, headers Headers, tw *tableWrite) {
 	c.mu.Lock()
 	c.pending++
 	c.mu.Unlock()
@@ -290,8 +294,8 @@ func (c *cbContext) emitRaw(topic, key string, data []byte, headers Headers, onA
 	c.pp.producer.EmitWithHeaders(topic, key, data, headers).ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
 		if err != nil {
 			err = fmt.Errorf("producing to topic %q key %q: %w", topic, key, err)
-		} else if onAck != nil {
-			err = onAck(msg)
+		} else if tw != nil {
+			err = tw.acked(msg)
 		}
 		c.finishOne(err, true)
 	})

@@ -131,7 +131,11 @@ func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim s
 		}
 		// The claim's high-water mark as of the fetch that brought msg:
 		// InputStats.OffsetLag is computed from it when msg is processed.
-		in.hwm.Store(claim.HighWaterMarkOffset())
+		// It changes once per fetch: storing only changes keeps the cache
+		// line shared with the partition's goroutine quiet.
+		if hwm := claim.HighWaterMarkOffset(); hwm != in.hwm.Load() {
+			in.hwm.Store(hwm)
+		}
 		select {
 		case pp.input <- msg:
 			continue

@@ -58,45 +58,51 @@ func (u *unackedWrites) get(key string) (value []byte, del, ok bool) {
 	return append(make([]byte, 0, len(w.value)), w.value...), false, true
 }
 
-// acked applies the acknowledged write seq of key to st and forgets it,
-// unless a newer write of key is waiting for its acknowledgement. Both
-// happen under u.mu, so that a concurrent get sees either the write or the
+// tableWrite is one table write of a callback, waiting for its
+// acknowledgement.
+type tableWrite struct {
+	pp    *partitionProcessor
+	key   string
+	seq   uint64
+	value []byte // nil for a delete
+	del   bool
+}
+
+// Apply applies the acknowledged write to st and forgets it, unless a newer
+// write of its key is waiting for its acknowledgement. Both happen under
+// unackedWrites.mu, so that a concurrent get sees either the write or the
 // storage holding it.
-func (u *unackedWrites) acked(st storage.Storage, key string, seq uint64, value []byte, del bool) error {
+func (w *tableWrite) Apply(st storage.Storage) error {
+	u := w.pp.unacked
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	var err error
-	if del {
-		err = st.Delete(key)
+	if w.del {
+		err = st.Delete(w.key)
 	} else {
-		err = st.Set(key, value)
+		err = st.Set(w.key, w.value)
 	}
 	if err != nil {
 		return err
 	}
-	if w, ok := u.latest[key]; ok && w.seq == seq {
-		delete(u.latest, key)
+	if cur, ok := u.latest[w.key]; ok && cur.seq == w.seq {
+		delete(u.latest, w.key)
 	}
 	return nil
 }
 
-// tableWriteAcked applies an acknowledged table write to local storage and
-// stores its offset if it went to this partition (Goka stores it whatever
-// the partition, which breaks recovery when inputs were partitioned with
-// another hash). A partition that already closed its storage skips it:
-// the write is in the table topic, and the next owner recovers it.
-func (pp *partitionProcessor) tableWriteAcked(msg *sarama.ProducerMessage, key string, seq uint64, value []byte, del bool) error {
-	err := pp.table.WithStorage(func(st storage.Storage) error {
-		return pp.unacked.acked(st, key, seq, value, del)
-	})
+// acked applies an acknowledged table write to local storage and stores
+// its offset if it went to this partition (Goka stores it whatever the
+// partition, which breaks recovery when inputs were partitioned with
+// another hash). A partition that already closed its storage skips it: the
+// write is in the table topic, and the next owner recovers it.
+func (w *tableWrite) acked(msg *sarama.ProducerMessage) error {
+	err := w.pp.table.ApplyWrite(w, msg.Offset, msg.Partition == w.pp.partition)
 	if errors.Is(err, ErrNotRunning) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("writing table value of key %q to local storage: %w", key, err)
-	}
-	if msg.Partition == pp.partition {
-		pp.table.StoreOffset(msg.Offset)
+		return fmt.Errorf("writing table value of key %q to local storage: %w", w.key, err)
 	}
 	return nil
 }
