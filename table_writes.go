@@ -68,14 +68,13 @@ type tableWrite struct {
 	del   bool
 }
 
-// Apply applies the acknowledged write to st and forgets it, unless a newer
-// write of its key is waiting for its acknowledgement. Both happen under
-// unackedWrites.mu, so that a concurrent get sees either the write or the
-// storage holding it.
+// Apply applies the acknowledged write to st and then forgets it, unless a
+// newer write of its key is waiting for its acknowledgement. In that order,
+// a concurrent get sees the write either here or in the storage; the
+// storage write is outside unackedWrites.mu, which the partition's
+// goroutine takes for every table write and read. Acknowledgements come
+// from one goroutine, so two writes of a key are applied in order.
 func (w *tableWrite) Apply(st storage.Storage) error {
-	u := w.pp.unacked
-	u.mu.Lock()
-	defer u.mu.Unlock()
 	var err error
 	if w.del {
 		err = st.Delete(w.key)
@@ -85,9 +84,12 @@ func (w *tableWrite) Apply(st storage.Storage) error {
 	if err != nil {
 		return err
 	}
+	u := w.pp.unacked
+	u.mu.Lock()
 	if cur, ok := u.latest[w.key]; ok && cur.seq == w.seq {
 		delete(u.latest, w.key)
 	}
+	u.mu.Unlock()
 	return nil
 }
 
