@@ -65,6 +65,8 @@ type View struct {
 	partitions []*partitionTable
 	cancel     context.CancelFunc
 	done       chan struct{}
+
+	outage brokerWatch // whether the brokers answer; see Run
 }
 
 // NewView returns a view of topic whose values codec decodes. It does no
@@ -176,8 +178,12 @@ func (v *View) Close() error {
 
 // Run recovers every partition of the table and then follows the table
 // until ctx is cancelled (nil) or an error occurs. With
-// WithViewAutoReconnect it retries after connection errors. A view runs
-// only once.
+// WithViewAutoReconnect it retries after connection errors. When none of
+// the brokers answers, the view stops its consumers and shows
+// ViewStateConnecting until a broker answers again, then reconnects; after
+// WithViewBrokerOutageTimeout without a broker (and without
+// WithViewAutoReconnect) Run returns an error wrapping ErrBrokerUnreachable.
+// A view runs only once.
 func (v *View) Run(ctx context.Context) (rerr error) {
 	if !v.started.CompareAndSwap(false, true) {
 		return fmt.Errorf("view of %q: %w", v.topic, ErrAlreadyRunning)
@@ -211,14 +217,52 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			rerr = errors.Join(rerr, p.close())
 		}
 	}()
+	attempt := new(sessionCancel)
+	watchErr, stopWatch := v.watchBrokers(ctx, attempt)
+	defer stopWatch()
 	for {
+		if v.outage.down() {
+			v.state.SetState(State(ViewStateConnecting))
+			select {
+			case <-ctx.Done():
+				return nil
+			case err := <-watchErr:
+				return fmt.Errorf("view of %q: %w", v.topic, err)
+			case <-v.outage.waitBack():
+			}
+		}
 		began := time.Now()
-		err := v.runOnce(ctx, builder)
-		if err == nil || ctx.Err() != nil {
+		actx := attempt.start(ctx)
+		err := v.runOnce(actx, builder)
+		attempt.cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		select {
+		case werr := <-watchErr:
+			return fmt.Errorf("view of %q: %w", v.topic, werr)
+		default:
+		}
+		if actx.Err() != nil {
+			// Ended by the broker watch: reconnect once a broker answers.
+			continue
+		}
+		if err == nil {
 			return nil
 		}
 		if !v.opts.autoreconnect {
 			return err
+		}
+		// A lost broker often fails the consumers before the watch's next
+		// probe: probe now, so that a reconnect does not start (and block
+		// in sarama's retries) during an outage.
+		if _, perr := probeBrokers(ctx, v.brokers, 0); perr != nil {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(outageProbeInterval):
+			}
+			continue
 		}
 		if time.Since(began) > v.opts.backoffResetTime {
 			backoff.Reset()
@@ -297,6 +341,10 @@ func (v *View) runOnce(ctx context.Context, builder storage.Builder) (rerr error
 		case <-ctx.Done():
 			return nil
 		}
+	}
+	if ctx.Err() != nil {
+		// Run's broker watch ended this attempt: it is not running.
+		return nil
 	}
 	v.state.SetState(State(ViewStateRunning))
 	select {
@@ -492,6 +540,7 @@ func (v *View) Stats(ctx context.Context) *ViewStats {
 	for _, p := range v.partitions {
 		s.Partitions[p.partition] = p.stats.snapshot()
 	}
+	s.Brokers = v.outage.stats()
 	return s
 }
 
@@ -532,4 +581,43 @@ func (i *iterator) Value() (interface{}, error) {
 		return nil, nil
 	}
 	return i.codec.Decode(data)
+}
+
+// watchBrokers runs the view's broker watch until the returned function is
+// called, which waits for it. An outage moves the view to
+// ViewStateConnecting and ends the running attempt (see Run); one that
+// lasts the outage timeout, without WithViewAutoReconnect, is sent on the
+// returned channel.
+func (v *View) watchBrokers(ctx context.Context, attempt *sessionCancel) (<-chan error, func()) {
+	errc := make(chan error, 1)
+	if v.opts.testerClientID {
+		return errc, func() {}
+	}
+	bound := v.opts.outageTimeout
+	if v.opts.autoreconnect {
+		bound = 0
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		began := time.Time{}
+		err := v.outage.run(wctx, v.brokers, bound, func(down bool) {
+			if !down {
+				v.log.Printf("goka: view of %q: brokers reachable again after %v; reconnecting", v.topic, time.Since(began).Round(time.Millisecond))
+				return
+			}
+			began = time.Now()
+			v.log.Printf("goka: view of %q: none of the brokers %v answers: %s; disconnected until one does", v.topic, v.brokers, v.outage.stats().LastError)
+			v.state.SetState(State(ViewStateConnecting))
+			attempt.cancel()
+		})
+		if err != nil {
+			errc <- err
+			attempt.cancel()
+		}
+	})
+	return errc, func() {
+		cancel()
+		wg.Wait()
+	}
 }
