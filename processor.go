@@ -354,7 +354,7 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 		sctx := sess.start(ctx)
 		if p.outage.down() {
 			// The outage began before the session could be cancelled.
-			sess.cancel()
+			sess.endForOutage()
 		}
 		began, setups := time.Now(), h.setups.Load()
 		err := cg.Consume(sctx, topics, h)
@@ -372,11 +372,12 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 		}
 		// Between sessions nothing is processed: Setup sets Running again.
 		p.state.SetState(ProcStateSetup)
-		if err == nil || sctx.Err() != nil || h.setups.Load() > setups {
+		outage := sess.endedForOutage()
+		if err == nil || outage || h.setups.Load() > setups {
 			// A rebalance, a session ended by the broker watch, or a
 			// session lost after it was set up.
 			backoff.Reset()
-			if err != nil && sctx.Err() == nil {
+			if err != nil && !outage {
 				p.log.Printf("goka: processor %q: consumer group session ended: %v; rejoining", p.graph.Group(), err)
 			}
 			continue
@@ -681,27 +682,47 @@ func (c *setupCounter) Setup(session sarama.ConsumerGroupSession) error {
 	return c.ConsumerGroupHandler.Setup(session)
 }
 
-// sessionCancel holds the cancel function of the running session's
-// context, for the broker watch to end the session.
+// sessionCancel holds the cancel function of the running session's (or
+// view attempt's) context, for the broker watch to end it.
 type sessionCancel struct {
-	mu sync.Mutex
-	f  context.CancelFunc
+	mu      sync.Mutex
+	f       context.CancelFunc
+	byWatch bool
 }
 
+// start returns the context of a new session.
 func (s *sessionCancel) start(ctx context.Context) context.Context {
 	sctx, cancel := context.WithCancel(ctx)
 	s.mu.Lock()
-	s.f = cancel
+	s.f, s.byWatch = cancel, false
 	s.mu.Unlock()
 	return sctx
 }
 
+// cancel ends the session after it returned.
 func (s *sessionCancel) cancel() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.f != nil {
 		s.f()
 	}
+}
+
+// endForOutage ends the session for a broker outage.
+func (s *sessionCancel) endForOutage() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f != nil {
+		s.f()
+		s.byWatch = true
+	}
+}
+
+// endedForOutage reports whether the broker watch ended the last session.
+func (s *sessionCancel) endedForOutage() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byWatch
 }
 
 // watchBrokers runs the processor's broker watch until the returned
@@ -729,7 +750,7 @@ func (p *Processor) watchBrokers(ctx context.Context, sess *sessionCancel) (stop
 			if p.state.IsState(ProcStateRunning) {
 				p.state.SetState(ProcStateSetup)
 			}
-			sess.cancel()
+			sess.endForOutage()
 		})
 		if err != nil {
 			p.fail(fmt.Errorf("processor %q: %w", p.graph.Group(), err))

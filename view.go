@@ -243,7 +243,7 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			return fmt.Errorf("view of %q: %w", v.topic, werr)
 		default:
 		}
-		if actx.Err() != nil {
+		if attempt.endedForOutage() {
 			// Ended by the broker watch: reconnect once a broker answers.
 			continue
 		}
@@ -609,11 +609,11 @@ func (v *View) watchBrokers(ctx context.Context, attempt *sessionCancel) (<-chan
 			began = time.Now()
 			v.log.Printf("goka: view of %q: none of the brokers %v answers: %s; disconnected until one does", v.topic, v.brokers, v.outage.stats().LastError)
 			v.state.SetState(State(ViewStateConnecting))
-			attempt.cancel()
+			attempt.endForOutage()
 		})
 		if err != nil {
 			errc <- err
-			attempt.cancel()
+			attempt.endForOutage()
 		}
 	})
 	return errc, func() {
