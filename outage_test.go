@@ -213,3 +213,39 @@ func TestBrokerOutageTimeoutValidation(t *testing.T) {
 	require.ErrorContains(t, err, "BrokerOutageTimeout")
 	require.False(t, errors.Is(err, goka.ErrBrokerUnreachable))
 }
+
+// An emitter with the default retries (the global test config: 240
+// metadata retries 50 ms apart) rides out a broker stopped and started
+// again on its port: a message emitted during the outage is delivered once
+// the broker is back, and none fails.
+func TestBrokerOutageEmitterRidesOut(t *testing.T) {
+	port, dir := freePort(t), t.TempDir()
+	opts := []kafkatest.Option{kafkatest.Port(port), kafkatest.DataDir(dir)}
+	c := outageCluster(t, opts...)
+	brokers := c.Brokers()
+	em := emitter(t, brokers, "input", new(codec.String))
+	require.NoError(t, em.EmitSync("before", "v"))
+
+	c.Close()
+	prom, err := em.Emit("during", "v")
+	require.NoError(t, err)
+	time.Sleep(2 * time.Second)
+	var c2 *kafkatest.Cluster
+	eventually(t, 20*time.Second, func() bool {
+		c2, err = kafkatest.New(append([]kafkatest.Option{kafkatest.Partitions(4)}, opts...)...)
+		return err == nil
+	}, "restarting the broker on port %d: %v", port, err)
+	t.Cleanup(c2.Close)
+	back := time.Now()
+	delivered := make(chan error, 1)
+	prom.Then(func(err error) { delivered <- err })
+	select {
+	case err := <-delivered:
+		require.NoError(t, err)
+		t.Logf("message emitted during the outage delivered %v after the broker came back", time.Since(back).Round(time.Millisecond))
+	case <-time.After(60 * time.Second):
+		t.Fatal("message emitted during the outage not delivered 60 s after the broker came back")
+	}
+	last, _ := readTopic(t, brokers, "input")
+	require.Contains(t, last, "during")
+}

@@ -254,15 +254,19 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			return err
 		}
 		// A lost broker often fails the consumers before the watch's next
-		// probe: probe now, so that a reconnect does not start (and block
-		// in sarama's retries) during an outage.
-		if _, perr := probeBrokers(ctx, v.brokers, 0); perr != nil {
+		// probe: wait until a broker accepts a connection, so that a
+		// reconnect does not start (and block in sarama's retries, which
+		// take no context) during an outage.
+		for !v.opts.testerClientID && len(v.brokers) > 0 {
+			if _, perr := probeBrokers(ctx, v.brokers, 0); perr == nil {
+				break
+			}
+			v.state.SetState(State(ViewStateConnecting))
 			select {
 			case <-ctx.Done():
 				return nil
 			case <-time.After(outageProbeInterval):
 			}
-			continue
 		}
 		if time.Since(began) > v.opts.backoffResetTime {
 			backoff.Reset()
