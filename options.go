@@ -155,6 +155,7 @@ type poptions struct {
 	storageFlushInterval   time.Duration
 	builders               builders
 	testerClientID         bool
+	brokerOutageTimeout    time.Duration
 }
 
 // applyDefaults sets every processor default in one place.
@@ -169,6 +170,7 @@ func (o *poptions) applyDefaults(gg *GroupGraph) {
 	o.backoffResetTime = 60 * time.Second
 	o.contextWrapper = func(ctx Context) Context { return ctx }
 	o.storageFlushInterval = time.Second
+	o.brokerOutageTimeout = DefaultBrokerOutageTimeout
 	o.builders = builders{
 		storage:        storage.DefaultBuilder(DefaultProcessorStoragePath(gg.Group())),
 		consumerSarama: DefaultSaramaConsumerBuilder,
@@ -208,6 +210,9 @@ func (o *poptions) validate() error {
 	}
 	if o.storageFlushInterval <= 0 {
 		errs = append(errs, fmt.Errorf("StorageFlushInterval must be > 0, got %v", o.storageFlushInterval))
+	}
+	if o.brokerOutageTimeout < 0 {
+		errs = append(errs, fmt.Errorf("BrokerOutageTimeout must be >= 0, got %v", o.brokerOutageTimeout))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid processor options: %w", errors.Join(errs...))
@@ -356,6 +361,20 @@ func WithTester(t Tester) ProcessorOption {
 	}
 }
 
+// WithBrokerOutageTimeout sets how long the processor rides out an outage
+// of all its brokers. While it runs, the processor opens a TCP connection
+// to one of its seed brokers every second; when none accepts, it shows the
+// outage (state ProcStateSetup, Recovered false, ProcessorStats.Brokers),
+// ends its consumer-group session and rejoins as soon as a broker answers.
+// When no broker answered for d, Run returns an error wrapping
+// ErrBrokerUnreachable that names the brokers. 0 rides out any outage.
+// Processors run by the tester do not probe. Default:
+// DefaultBrokerOutageTimeout (60 s). Not in Goka, whose processor notices
+// an outage only when a request fails.
+func WithBrokerOutageTimeout(d time.Duration) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.brokerOutageTimeout = d }
+}
+
 // ---------------------------------------------------------------------------
 // View options
 
@@ -372,6 +391,7 @@ type voptions struct {
 	backoffResetTime time.Duration
 	topicWait        time.Duration
 	builders         builders
+	outageTimeout    time.Duration
 }
 
 // DefaultViewTopicWait is how long View.Run waits for a missing table topic
@@ -387,6 +407,7 @@ func (o *voptions) applyDefaults(topic Table) {
 	o.hasher = DefaultHasher()
 	o.backoffResetTime = 60 * time.Second
 	o.topicWait = DefaultViewTopicWait
+	o.outageTimeout = DefaultBrokerOutageTimeout
 	o.builders = builders{
 		// nil storage means: a private directory per view, chosen in NewView.
 		consumerSarama: DefaultSaramaConsumerBuilder,
@@ -413,6 +434,9 @@ func (o *voptions) validate() error {
 	}
 	if o.topicWait < 0 {
 		errs = append(errs, fmt.Errorf("TopicWait must be >= 0, got %v", o.topicWait))
+	}
+	if o.outageTimeout < 0 {
+		errs = append(errs, fmt.Errorf("BrokerOutageTimeout must be >= 0, got %v", o.outageTimeout))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid view options: %w", errors.Join(errs...))
@@ -519,6 +543,21 @@ func WithViewTester(t Tester) ViewOption {
 		o.clientID = t.RegisterView(table, codec)
 		o.testerClientID = true
 	}
+}
+
+// WithViewBrokerOutageTimeout sets how long a view without
+// WithViewAutoReconnect rides out an outage of all its brokers. While it
+// runs, the view opens a TCP connection to one of its seed brokers every
+// second; when none accepts, it shows the outage (ViewStateConnecting,
+// ViewStats.Brokers), stops its consumers and reconnects as soon as a
+// broker answers, and when none answered for d, Run returns an error
+// wrapping ErrBrokerUnreachable that names the brokers. 0 rides out any
+// outage. With WithViewAutoReconnect the view rides out any outage, as if
+// d were 0. Views run by the tester do not probe. Default:
+// DefaultBrokerOutageTimeout (60 s). Not in Goka, whose view keeps
+// "running" without brokers.
+func WithViewBrokerOutageTimeout(d time.Duration) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.outageTimeout = d }
 }
 
 // ---------------------------------------------------------------------------

@@ -56,6 +56,8 @@ type Processor struct {
 	failErr error
 	failed  chan struct{} // closed by the first fail
 	done    chan struct{} // closed when Run returned
+
+	outage brokerWatch // whether the brokers answer; see consume
 }
 
 // NewProcessor validates the group graph and the options and returns a
@@ -129,7 +131,9 @@ func (p *Processor) StateReader() StateReader { return p.state }
 // Recovered reports whether the processor is running with every assigned
 // partition recovered.
 func (p *Processor) Recovered() bool {
-	if !p.state.IsState(ProcStateRunning) {
+	// During a broker outage nothing is processed, whatever the state of
+	// the partitions of the last session.
+	if !p.state.IsState(ProcStateRunning) || p.outage.down() {
 		return false
 	}
 	p.mu.RLock()
@@ -366,21 +370,44 @@ func (p *Processor) run(ctx context.Context) (rerr error) {
 }
 
 // consume runs consumer-group sessions until ctx ends. Sessions follow each
-// other without a pause (Goka sleeps 5 s); only errors back off.
+// other without a pause (Goka sleeps 5 s); only errors back off, and not
+// after a session that was set up: losing a session (e.g. its coordinator
+// restarted) is not a failure to join. A broker watch runs alongside: when
+// no broker answers, it shows the outage, ends the session (whose
+// heartbeats fail anyway) and the next one starts when a broker answers
+// again, without backoff; after the outage timeout it stops the processor.
 func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error {
 	backoff, err := p.opts.builders.backoff()
 	if err != nil {
 		return fmt.Errorf("processor %q: creating backoff: %w", p.graph.Group(), err)
 	}
 	topics := p.consumedTopics()
-	h := &groupHandler{p: p, ctx: ctx}
+	// The handler gets Run's ctx, not a session's: standby partitions
+	// started between sessions live as long as Run.
+	h := &setupCounter{ConsumerGroupHandler: &groupHandler{p: p, ctx: ctx}}
+	sess := new(sessionCancel)
+	stopWatch := p.watchBrokers(ctx, sess)
+	defer stopWatch()
 	for {
-		began := time.Now()
-		err := cg.Consume(ctx, topics, h)
+		if p.outage.down() {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-p.outage.waitBack():
+			}
+		}
+		sctx := sess.start(ctx)
+		if p.outage.down() {
+			// The outage began before the session could be cancelled.
+			sess.endForOutage()
+		}
+		began, setups := time.Now(), h.setups.Load()
+		err := cg.Consume(sctx, topics, h)
+		sess.cancel()
 		// A failure is reported by Run, and a cancelled ctx is a clean stop:
 		// the session error is a consequence of either.
 		if ferr := p.failure(); ferr != nil {
-			return nil //nolint:nilerr // see above
+			return p.outageCause(ferr)
 		}
 		if ctx.Err() != nil {
 			return nil //nolint:nilerr // see above
@@ -388,8 +415,16 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 		if errors.Is(err, sarama.ErrClosedConsumerGroup) {
 			return fmt.Errorf("processor %q: %w", p.graph.Group(), err)
 		}
-		if err == nil {
+		// Between sessions nothing is processed: Setup sets Running again.
+		p.state.SetState(ProcStateSetup)
+		outage := sess.endedForOutage()
+		if err == nil || outage || h.setups.Load() > setups {
+			// A rebalance, a session ended by the broker watch, or a
+			// session lost after it was set up.
 			backoff.Reset()
+			if err != nil && !outage {
+				p.log.Printf("goka: processor %q: consumer group session ended: %v; rejoining", p.graph.Group(), err)
+			}
 			continue
 		}
 		if time.Since(began) > p.opts.backoffResetTime {
@@ -571,5 +606,112 @@ func (p *Processor) StatsWithContext(ctx context.Context) *ProcessorStats {
 	for name, v := range p.lookups {
 		s.Lookup[name] = v.Stats(ctx)
 	}
+	s.Brokers = p.outage.stats()
 	return s
+}
+
+// setupCounter counts the sessions that were set up, so that consume can
+// tell a lost session from a failure to join.
+type setupCounter struct {
+	sarama.ConsumerGroupHandler
+	setups atomic.Int64
+}
+
+func (c *setupCounter) Setup(session sarama.ConsumerGroupSession) error {
+	c.setups.Add(1)
+	return c.ConsumerGroupHandler.Setup(session)
+}
+
+// sessionCancel holds the cancel function of the running session's (or
+// view attempt's) context, for the broker watch to end it.
+type sessionCancel struct {
+	mu      sync.Mutex
+	f       context.CancelFunc
+	byWatch bool
+}
+
+// start returns the context of a new session.
+func (s *sessionCancel) start(ctx context.Context) context.Context {
+	sctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.f, s.byWatch = cancel, false
+	s.mu.Unlock()
+	return sctx
+}
+
+// cancel ends the session after it returned.
+func (s *sessionCancel) cancel() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f != nil {
+		s.f()
+	}
+}
+
+// endForOutage ends the session for a broker outage.
+func (s *sessionCancel) endForOutage() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f != nil {
+		s.f()
+		s.byWatch = true
+	}
+}
+
+// endedForOutage reports whether the broker watch ended the last session.
+func (s *sessionCancel) endedForOutage() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byWatch
+}
+
+// watchBrokers runs the processor's broker watch until the returned
+// function is called, which waits for it. An outage moves a running
+// processor to ProcStateSetup and ends its session; one that lasts the
+// outage timeout stops the processor with an error naming the brokers.
+func (p *Processor) watchBrokers(ctx context.Context, sess *sessionCancel) (stop func()) {
+	if p.opts.testerClientID {
+		return func() {}
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		began := time.Time{}
+		err := p.outage.run(wctx, p.brokers, p.opts.brokerOutageTimeout, func(down bool) {
+			if !down {
+				p.log.Printf("goka: processor %q: brokers reachable again after %v", p.graph.Group(), time.Since(began).Round(time.Millisecond))
+				return
+			}
+			began = time.Now()
+			p.log.Printf("goka: processor %q: none of the brokers %v answers: %s; riding out the outage for %v",
+				p.graph.Group(), p.brokers, p.outage.stats().LastError, p.opts.brokerOutageTimeout)
+			// consume sets Setup again after the session ends, and the
+			// next session's Setup sets Running.
+			if p.state.IsState(ProcStateRunning) {
+				p.state.SetState(ProcStateSetup)
+			}
+			sess.endForOutage()
+		})
+		if err != nil {
+			p.fail(fmt.Errorf("processor %q: %w", p.graph.Group(), err))
+		}
+	})
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// outageCause returns, for a processor that failed while no broker
+// answered, the outage error, so that Run names the brokers even when a
+// request sarama gave up on failed first; nil otherwise (Run reports the
+// failure itself).
+func (p *Processor) outageCause(failure error) error {
+	if errors.Is(failure, ErrBrokerUnreachable) {
+		return nil
+	}
+	if oerr := p.outage.outageError(p.brokers, time.Nanosecond, time.Now()); oerr != nil {
+		return fmt.Errorf("processor %q: failed during an outage: %w", p.graph.Group(), oerr)
+	}
+	return nil
 }

@@ -82,12 +82,32 @@ type TableStats struct {
 // ViewStats are the statistics of a view.
 type ViewStats struct {
 	Partitions map[int32]*TableStats
+	// Brokers tells whether the view reaches its brokers. Not in Goka.
+	Brokers BrokerStats
 }
 
 // ProcessorStats are the statistics of a processor.
 type ProcessorStats struct {
 	Group  map[int32]*PartitionProcStats
 	Lookup map[string]*ViewStats
+	// Brokers tells whether the processor reaches its brokers. Not in
+	// Goka.
+	Brokers BrokerStats
+}
+
+// BrokerStats describe whether a processor or a view reaches its seed
+// brokers, as its last probe saw it: every second while it runs, it opens a
+// TCP connection to a seed broker (see WithBrokerOutageTimeout). Not in
+// Goka.
+type BrokerStats struct {
+	// UnreachableSince is when the current outage began: the first probe
+	// that reached none of the brokers. Zero while a broker answers.
+	UnreachableSince time.Time
+	// LastError is the error of the last probe of the current outage;
+	// empty while a broker answers.
+	LastError string
+	// Outages counts the outages since Run started.
+	Outages int
 }
 
 // tableStats converts a table's snapshot into Goka's TableStats.

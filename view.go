@@ -67,6 +67,8 @@ type View struct {
 	partitions []*partitionTable
 	cancel     context.CancelFunc
 	done       chan struct{}
+
+	outage brokerWatch // whether the brokers answer; see Run
 }
 
 // NewView returns a view of topic whose values codec decodes. It does no
@@ -179,8 +181,12 @@ func (v *View) Close() error {
 
 // Run recovers every partition of the table and then follows the table
 // until ctx is cancelled (nil) or an error occurs. With
-// WithViewAutoReconnect it retries after connection errors. A view runs
-// only once.
+// WithViewAutoReconnect it retries after connection errors. When none of
+// the brokers answers, the view stops its consumers and shows
+// ViewStateConnecting until a broker answers again, then reconnects; after
+// WithViewBrokerOutageTimeout without a broker (and without
+// WithViewAutoReconnect) Run returns an error wrapping ErrBrokerUnreachable.
+// A view runs only once.
 func (v *View) Run(ctx context.Context) (rerr error) {
 	if !v.started.CompareAndSwap(false, true) {
 		return fmt.Errorf("view of %q: %w", v.topic, ErrAlreadyRunning)
@@ -214,14 +220,56 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			rerr = errors.Join(rerr, p.Close())
 		}
 	}()
+	attempt := new(sessionCancel)
+	watchErr, stopWatch := v.watchBrokers(ctx, attempt)
+	defer stopWatch()
 	for {
+		if v.outage.down() {
+			v.state.SetState(State(ViewStateConnecting))
+			select {
+			case <-ctx.Done():
+				return nil
+			case err := <-watchErr:
+				return fmt.Errorf("view of %q: %w", v.topic, err)
+			case <-v.outage.waitBack():
+			}
+		}
 		began := time.Now()
-		err := v.runOnce(ctx, builder)
-		if err == nil || ctx.Err() != nil {
+		actx := attempt.start(ctx)
+		err := v.runOnce(actx, builder)
+		attempt.cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		select {
+		case werr := <-watchErr:
+			return fmt.Errorf("view of %q: %w", v.topic, werr)
+		default:
+		}
+		if attempt.endedForOutage() {
+			// Ended by the broker watch: reconnect once a broker answers.
+			continue
+		}
+		if err == nil {
 			return nil
 		}
 		if !v.opts.autoreconnect {
 			return err
+		}
+		// A lost broker often fails the consumers before the watch's next
+		// probe: wait until a broker accepts a connection, so that a
+		// reconnect does not start (and block in sarama's retries, which
+		// take no context) during an outage.
+		for !v.opts.testerClientID && len(v.brokers) > 0 {
+			if _, perr := probeBrokers(ctx, v.brokers, 0); perr == nil {
+				break
+			}
+			v.state.SetState(State(ViewStateConnecting))
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(outageProbeInterval):
+			}
 		}
 		if time.Since(began) > v.opts.backoffResetTime {
 			backoff.Reset()
@@ -300,6 +348,10 @@ func (v *View) runOnce(ctx context.Context, builder storage.Builder) (rerr error
 		case <-ctx.Done():
 			return nil
 		}
+	}
+	if ctx.Err() != nil {
+		// Run's broker watch ended this attempt: it is not running.
+		return nil
 	}
 	v.state.SetState(State(ViewStateRunning))
 	select {
@@ -495,6 +547,7 @@ func (v *View) Stats(ctx context.Context) *ViewStats {
 	for _, p := range v.partitions {
 		s.Partitions[p.Partition()] = tableStats(p)
 	}
+	s.Brokers = v.outage.stats()
 	return s
 }
 
@@ -535,4 +588,43 @@ func (i *iterator) Value() (interface{}, error) {
 		return nil, nil
 	}
 	return i.codec.Decode(data)
+}
+
+// watchBrokers runs the view's broker watch until the returned function is
+// called, which waits for it. An outage moves the view to
+// ViewStateConnecting and ends the running attempt (see Run); one that
+// lasts the outage timeout, without WithViewAutoReconnect, is sent on the
+// returned channel.
+func (v *View) watchBrokers(ctx context.Context, attempt *sessionCancel) (<-chan error, func()) {
+	errc := make(chan error, 1)
+	if v.opts.testerClientID {
+		return errc, func() {}
+	}
+	bound := v.opts.outageTimeout
+	if v.opts.autoreconnect {
+		bound = 0
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		began := time.Time{}
+		err := v.outage.run(wctx, v.brokers, bound, func(down bool) {
+			if !down {
+				v.log.Printf("goka: view of %q: brokers reachable again after %v; reconnecting", v.topic, time.Since(began).Round(time.Millisecond))
+				return
+			}
+			began = time.Now()
+			v.log.Printf("goka: view of %q: none of the brokers %v answers: %s; disconnected until one does", v.topic, v.brokers, v.outage.stats().LastError)
+			v.state.SetState(State(ViewStateConnecting))
+			attempt.endForOutage()
+		})
+		if err != nil {
+			errc <- err
+			attempt.endForOutage()
+		}
+	})
+	return errc, func() {
+		cancel()
+		wg.Wait()
+	}
 }

@@ -21,6 +21,9 @@
 //	e  kill -9 a node of the 3-broker cluster
 //	f  kill -9 a view process and restart it on its storage
 //	g  topic checks: table without compaction, inputs not copartitioned
+//	i  rolling restart of the 3 cluster nodes, one at a time, with goka's
+//	   default configuration (stcfg.Defaults): nothing stops, nothing is
+//	   lost; reports duplicates and the longest processing gap
 //
 // goka_test.go ports Goka's own system tests. Each test logs a line starting
 // with RESULT: messages in and out, duplicates, recovery time, run time.

@@ -238,7 +238,7 @@ func TestGoka_EmitterKafkaDisconnect(t *testing.T) {
 	managedSingle(t)
 	px, pb := proxyFor(t)
 	topic := stream(t, b, "h-emitdisc", 2)
-	cfg := goka.DefaultConfig() // Goka's defaults: few retries
+	cfg := gokaRetries(goka.DefaultConfig()) // Goka's defaults: few retries
 	em, err := goka.NewEmitter(pb, goka.Stream(topic), new(codec.String), goka.WithEmitterProducerBuilder(goka.ProducerBuilderWithConfig(cfg)))
 	if err != nil {
 		t.Fatal(err)
@@ -394,7 +394,7 @@ func TestGoka_ProcessorShutdownKafkaDisconnect(t *testing.T) {
 	input := stream(t, b, "h-procdisc", 2)
 	group := goka.Group(input + "-g")
 	deleteTopics(t, b, string(goka.GroupTable(group)))
-	cfg := goka.DefaultConfig()
+	cfg := gokaRetries(goka.DefaultConfig())
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	gg := goka.DefineGroup(group, goka.Input(goka.Stream(input), new(codec.String), func(ctx goka.Context, msg interface{}) {
 		ctx.SetValue(msg)
@@ -925,4 +925,14 @@ func proxyFor(t *testing.T) (*proxy, []string) {
 		t.Fatal(err)
 	}
 	return startProxy(t, addr, target), []string{addr}
+}
+
+// gokaRetries sets the retries of Goka's DefaultConfig, as documented in
+// DefaultConfig: goka's ride out about 60 s without brokers, and Goka's
+// behaviour these tests check is to fail within a cut.
+func gokaRetries(cfg *sarama.Config) *sarama.Config {
+	cfg.Metadata.Retry.Max = 3
+	cfg.Metadata.Timeout = 0
+	cfg.Net.DialTimeout = 30 * time.Second
+	return cfg
 }

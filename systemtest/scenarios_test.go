@@ -497,3 +497,121 @@ func TestG_TopicChecks(t *testing.T) {
 	})
 	t.Logf("RESULT g topic checks: run time %v", time.Since(began).Round(100*time.Millisecond))
 }
+
+// i. A rolling restart of all three nodes of the cluster under load, with
+// goka's default configuration (stcfg.Defaults: DefaultConfig plus
+// Offsets.Initial oldest and acks all; default backoff; the view process
+// without auto-reconnect): one node after the other is stopped cleanly and
+// started again, waiting for full ISRs in between, as a managed-Kafka
+// upgrade does. No processor, view or emitter may stop, and no message may
+// be lost. The longest processing gap is the longest time the reference
+// view (in this process) saw the table not advance while the load ran.
+func TestI_RollingRestart(t *testing.T) {
+	kafkaenv.SkipUnlessEnabled(t)
+	if !kafkaenv.ClusterRunning() {
+		t.Skip("needs the 3-node cluster of scripts/kafka.sh (run `make kafka-cluster-up`); this test restarts every node")
+	}
+	cb := kafkaenv.MustClusterBrokers(t)
+	began := time.Now()
+	g := newGroup(t, cb, "i", 3, "-acks", "all", "-replication", "3", "-defaults")
+	nodes := g.startReady("proc0", "proc1")
+	tv := newTableView(t, cb, g.table())
+	viewNode := startNode(t, "view", "view", "-defaults", "-brokers", strings.Join(cb, ","), "-table", g.table(), "-storage", t.TempDir())
+	viewNode.waitEvent("running", 0, 60*time.Second)
+	l := newLoad(t, cb, g.input, numKeys, goka.WithEmitterProducerBuilder(goka.ProducerBuilderWithConfig(stcfg.Defaults(true))))
+	defer l.finish()
+
+	// Load until the restarts are over, at a rate the 2 cores keep up with.
+	ctx, stopLoad := context.WithCancel(context.Background())
+	loadDone := make(chan struct{})
+	go func() {
+		defer close(loadDone)
+		l.run(ctx, 1<<30, emitRate/2)
+	}()
+	gaps := watchProgress(tv, loadDone)
+
+	time.Sleep(5 * time.Second)
+	snap := l.snapshot()
+	t0 := time.Now()
+	for n := 1; n <= 3; n++ {
+		t1 := time.Now()
+		if err := kafkaenv.RestartNode(n); err != nil {
+			stopLoad()
+			t.Fatalf("restarting node %d: %v", n, err)
+		}
+		t.Logf("node %d restarted, full ISRs after %v", n, time.Since(t1).Round(100*time.Millisecond))
+		for _, nd := range nodes {
+			nd.checkAlive()
+		}
+		viewNode.checkAlive()
+	}
+	restarts := time.Since(t0)
+	time.Sleep(5 * time.Second)
+	stopLoad()
+	<-loadDone
+	// run returns at once when its ctx ends: wait for the acks in flight and
+	// re-emit what failed.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		l.resend()
+		l.mu.Lock()
+		pending := l.pending + int64(len(l.retries))
+		l.mu.Unlock()
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("load: %d messages not acknowledged 3 minutes after the restarts", pending)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tv.waitCaughtUp(snap, catchUp)
+	r := tv.check(l, catchUp)
+	longest := <-gaps
+	for _, nd := range nodes {
+		nd.checkAlive()
+	}
+	checkViewDump(t, viewNode, l.snapshot(), true, time.Minute)
+	viewNode.checkAlive()
+	t.Logf("RESULT i rolling restart of 3 nodes, default config: messages in %d, processed %d, duplicates %d (%.2f%%), emit retries %d, longest processing gap %v, restarts took %v, run time %v",
+		r.in, r.out, r.dups, 100*float64(r.dups)/float64(max(r.in, 1)), r.emitRetries,
+		longest.Round(100*time.Millisecond), restarts.Round(100*time.Millisecond), time.Since(began).Round(100*time.Millisecond))
+}
+
+// watchProgress samples the sum of the table's counts every 100 ms until
+// done is closed and then sends the longest time the sum did not change.
+func watchProgress(tv *tableView, done <-chan struct{}) <-chan time.Duration {
+	out := make(chan time.Duration, 1)
+	keys := make([]string, numKeys)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("key-%04d", i)
+	}
+	go func() {
+		var (
+			last    int64 = -1
+			since         = time.Now()
+			longest time.Duration
+		)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				out <- longest
+				return
+			case <-tick.C:
+			}
+			var sum int64
+			for _, k := range keys {
+				_, c := tv.state(k)
+				sum += c
+			}
+			now := time.Now()
+			if sum != last {
+				last, since = sum, now
+			}
+			longest = max(longest, now.Sub(since))
+		}
+	}()
+	return out
+}

@@ -53,6 +53,7 @@ func main() {
 		dir         = fs.String("storage", "", "LevelDB directory")
 		acks        = fs.String("acks", "local", "producer acks: local or all")
 		replication = fs.Int("replication", 1, "replication factor of topics the processor creates")
+		defaults    = fs.Bool("defaults", false, "goka's defaults: stcfg.Defaults instead of stcfg.Config, the default backoff, a view without auto-reconnect")
 	)
 	if err := fs.Parse(os.Args[2:]); err != nil {
 		os.Exit(2)
@@ -60,14 +61,17 @@ func main() {
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
 	log.SetPrefix(fmt.Sprintf("stnode %s %d: ", mode, os.Getpid()))
 	goka.ReplaceGlobalConfig(stcfg.Config(*acks == "all"))
+	if *defaults {
+		goka.ReplaceGlobalConfig(stcfg.Defaults(*acks == "all"))
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	var err error
 	switch mode {
 	case "proc":
-		err = runProcessor(ctx, strings.Split(*brokers, ","), *group, *input, *dir, *replication)
+		err = runProcessor(ctx, strings.Split(*brokers, ","), *group, *input, *dir, *replication, *defaults)
 	case "view":
-		err = runView(ctx, strings.Split(*brokers, ","), *table, *dir)
+		err = runView(ctx, strings.Split(*brokers, ","), *table, *dir, *defaults)
 	default:
 		err = fmt.Errorf("unknown mode %q", mode)
 	}
@@ -100,7 +104,7 @@ func decodeState(v interface{}) (maxSeq, count int64) {
 	return maxSeq, count
 }
 
-func runProcessor(ctx context.Context, brokers []string, group, input, dir string, replication int) error {
+func runProcessor(ctx context.Context, brokers []string, group, input, dir string, replication int, defaults bool) error {
 	if group == "" || input == "" || dir == "" {
 		return errors.New("proc needs -group, -input and -storage")
 	}
@@ -118,10 +122,14 @@ func runProcessor(ctx context.Context, brokers []string, group, input, dir strin
 		}),
 		goka.Persist(new(codec.String)),
 	)
+	backoff := stcfg.Backoff
+	if defaults {
+		backoff = goka.DefaultBackoffBuilder
+	}
 	p, err := goka.NewProcessor(brokers, g,
 		goka.WithStorageBuilder(storage.DefaultBuilder(dir)),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithTopicManagerConfig(tmc)),
-		goka.WithBackoffBuilder(stcfg.Backoff),
+		goka.WithBackoffBuilder(backoff),
 		goka.WithRebalanceCallback(func(a goka.Assignment) {
 			parts := make([]string, 0, len(a))
 			for p := range a {
@@ -142,15 +150,15 @@ func runProcessor(ctx context.Context, brokers []string, group, input, dir strin
 	return p.Run(ctx)
 }
 
-func runView(ctx context.Context, brokers []string, table, dir string) error {
+func runView(ctx context.Context, brokers []string, table, dir string, defaults bool) error {
 	if table == "" || dir == "" {
 		return errors.New("view needs -table and -storage")
 	}
-	v, err := goka.NewView(brokers, goka.Table(table), new(codec.String),
-		goka.WithViewStorageBuilder(storage.DefaultBuilder(dir)),
-		goka.WithViewAutoReconnect(),
-		goka.WithViewBackoffBuilder(stcfg.Backoff),
-	)
+	opts := []goka.ViewOption{goka.WithViewStorageBuilder(storage.DefaultBuilder(dir))}
+	if !defaults {
+		opts = append(opts, goka.WithViewAutoReconnect(), goka.WithViewBackoffBuilder(stcfg.Backoff))
+	}
+	v, err := goka.NewView(brokers, goka.Table(table), new(codec.String), opts...)
 	if err != nil {
 		return err
 	}

@@ -41,6 +41,21 @@ func Config(acksAll bool) *sarama.Config {
 	return cfg
 }
 
+// Defaults is goka.DefaultConfig with only what a test harness must set:
+// a new group reads its inputs from the oldest offset (the load may start
+// before a replacement member joins), and with acksAll acknowledgements
+// from every in-sync replica, without which a broker that stops can take
+// acknowledged messages with it and "0 messages lost" cannot be checked.
+// Every retry and timeout is goka's default (scenario i).
+func Defaults(acksAll bool) *sarama.Config {
+	cfg := goka.DefaultConfig()
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	if acksAll {
+		cfg.Producer.RequiredAcks = sarama.WaitForAll
+	}
+	return cfg
+}
+
 // Backoff is the reconnect backoff of the system tests' processors and
 // views: 0, 1 s, 2 s ... up to 5 s (goka's default steps by 10 s).
 func Backoff() (goka.Backoff, error) { return goka.NewSimpleBackoff(time.Second, 5*time.Second), nil }
