@@ -206,10 +206,10 @@ func (c *cbContext) setValue(value interface{}, del bool, options []ContextOptio
 	// Local storage gets the write once Kafka acknowledged it (see
 	// unackedWrites); this callback and the next ones see it at once.
 	w := &c.firstWrite
-	if w.pp != nil { // a second write of this callback
+	if w.c != nil { // a second write of this callback
 		w = new(tableWrite)
 	}
-	*w = tableWrite{pp: c.pp, key: c.key, seq: c.pp.unacked.add(c.key, data, del), value: data, del: del}
+	*w = tableWrite{c: c, key: c.key, seq: c.pp.unacked.add(c.key, data, del), value: data, del: del}
 	opts := applyCtxOptions(options)
 	c.emitRaw(table.Topic(), c.key, data, opts.emitHeaders, w)
 }
@@ -284,8 +284,8 @@ func (c *cbContext) Loopback(key string, value interface{}, options ...ContextOp
 }
 
 // emitRaw produces a message and counts it as pending until acknowledged.
-// A table write tw, if set, is applied to local storage after a successful
-// ack, before the message counts as done; its error fails the message.
+// A table write tw, if set, completes once the partition's goroutine
+// applied it to local storage (see unackedWrites).
 func (c *cbContext) emitRaw(topic, key string, data []byte, headers Headers, tw *tableWrite) {
 	c.mu.Lock()
 	c.pending++
@@ -294,8 +294,10 @@ func (c *cbContext) emitRaw(topic, key string, data []byte, headers Headers, tw 
 	c.pp.producer.EmitWithHeaders(topic, key, data, headers).ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
 		if err != nil {
 			err = fmt.Errorf("producing to topic %q key %q: %w", topic, key, err)
-		} else if tw != nil {
-			err = tw.acked(msg)
+		}
+		if tw != nil {
+			tw.acked(msg, err)
+			return
 		}
 		c.finishOne(err, true)
 	})

@@ -260,6 +260,8 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 			if err := pp.processBuffered(ctx, msg); err != nil {
 				return err
 			}
+		case <-pp.unacked.signal:
+			pp.applyAcked()
 		case v := <-pp.visits:
 			pp.visit(ctx, v)
 		case <-flush.C:
@@ -297,21 +299,29 @@ const drainTimeout = 10 * time.Second
 // commit of the session covers them and the instance taking the partition
 // over does not process them again. It gives up after drainTimeout (a
 // DeferCommit function that is never called) or when the processor fails.
+// Acknowledged table writes are applied meanwhile, and once more at the
+// end: they are in Kafka, so local storage gets them whatever happens.
 func (pp *partitionProcessor) drain() {
+	defer pp.applyAcked()
 	timeout := time.NewTimer(drainTimeout)
 	defer timeout.Stop()
 	for _, in := range pp.inputs {
-		select {
-		case <-in.tracker.Idle():
-		case <-pp.proc.failed:
-			return
-		case <-timeout.C:
-			pending := 0
-			for _, in := range pp.inputs {
-				pending += in.tracker.Pending()
+		for idle := in.tracker.Idle(); idle != nil; {
+			select {
+			case <-idle:
+				idle = nil
+			case <-pp.unacked.signal:
+				pp.applyAcked()
+			case <-pp.proc.failed:
+				return
+			case <-timeout.C:
+				pending := 0
+				for _, in := range pp.inputs {
+					pending += in.tracker.Pending()
+				}
+				pp.proc.log.Printf("goka: partition %d stopped with %d messages not acknowledged after %v; they will be processed again", pp.partition, pending, drainTimeout)
+				return
 			}
-			pp.proc.log.Printf("goka: partition %d stopped with %d messages not acknowledged after %v; they will be processed again", pp.partition, pending, drainTimeout)
-			return
 		}
 	}
 }

@@ -597,7 +597,9 @@ func (i *iterator) Value() (interface{}, error) {
 // returned channel.
 func (v *View) watchBrokers(ctx context.Context, attempt *sessionCancel) (<-chan error, func()) {
 	errc := make(chan error, 1)
-	if v.opts.testerClientID {
+	if v.opts.testerClientID || len(v.brokers) == 0 {
+		// The tester, and a processor's lookups under the tester, have no
+		// brokers to probe.
 		return errc, func() {}
 	}
 	bound := v.opts.outageTimeout

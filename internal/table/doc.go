@@ -31,10 +31,9 @@
 // # Concurrency
 //
 // Run and Storage belong to the goroutine that owns the partition. Other
-// goroutines (Processor.Get, View reads, VisitAll, the producer's
-// acknowledgements of a processor's table writes) reach the storage through
-// [Table.WithStorage], [Table.ApplyWrite] or [Table.StoreOffset], which hold
-// a read lock that Close excludes, so no one uses a closed storage. Lock order: the storage lock, then the offset
+// goroutines (Processor.Get, View reads, VisitAll) reach the storage through
+// [Table.WithStorage] or [Table.StoreOffset], which hold a read lock that
+// Close excludes, so no one uses a closed storage. Lock order: the storage lock, then the offset
 // lock, then the statistics lock.
 //
 // # Tester hook

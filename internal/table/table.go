@@ -294,30 +294,6 @@ func (t *Table) deps() (sarama.Consumer, Offsets) {
 	return t.consumer, t.offsets
 }
 
-// Write is a write that ApplyWrite applies under the storage guard.
-type Write interface {
-	Apply(st storage.Storage) error
-}
-
-// ApplyWrite applies w to the storage and, with storeOffset, stores offset
-// as StoreOffset does, under one acquisition of the storage guard: it is
-// what a processor does for every acknowledged table write. It fails with
-// ErrNotRunning once the storage closed.
-func (t *Table) ApplyWrite(w Write, offset int64, storeOffset bool) error {
-	t.stMu.RLock()
-	defer t.stMu.RUnlock()
-	if t.closed || t.st == nil {
-		return fmt.Errorf("table %s/%d: %w", t.topic, t.partition, ErrNotRunning)
-	}
-	if err := w.Apply(t.st); err != nil {
-		return err
-	}
-	if storeOffset {
-		t.storeOffsetLocked(offset)
-	}
-	return nil
-}
-
 // StoreOffset records the offset of a table record this process wrote
 // itself, unless the storage is closed or already holds a higher offset.
 // Concurrent callers never lower the stored offset. It does not serialize
