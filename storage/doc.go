@@ -67,11 +67,10 @@
 //
 //   - While a table partition recovers, or a view or join follows it, one
 //     goroutine applies the records: Set, Delete, SetOffset, MarkRecovered.
-//   - A processor's group table gets its Set, Delete and SetOffset from the
-//     producer's acknowledgement goroutine, in the order Kafka acknowledged
-//     the writes, and its Flush and Close from the partition's goroutine
-//     (goka keeps a partition's unacknowledged writes in memory, so a write
-//     Kafka refused never reaches the storage).
+//   - A processor's group table gets every write (Set, Delete, SetOffset,
+//     Flush, Close) from the partition's goroutine. Table writes reach it
+//     once Kafka acknowledged them, in that order; until then goka keeps
+//     them in memory, so a write Kafka refused never reaches the storage.
 //   - Get, Has and the iterators come from any goroutine: the partition's
 //     callbacks, Processor.Get, View.Get, VisitAll, web handlers.
 //   - View.Evict calls Delete from the caller's goroutine while the view's
