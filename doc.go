@@ -26,20 +26,36 @@
 //
 // # Local storage and recovery
 //
-// Table writes are buffered per partition and written to LevelDB in one
-// atomic batch together with the table offset, every second (see
-// [WithStorageFlushInterval]), on rebalance and on shutdown. After a crash
-// the storage is consistent but possibly older, and recovery replays the
-// table topic from the stored offset. Recovery ends at the high-water mark
-// read when it started.
+// A table write reaches local storage only once Kafka acknowledged it:
+// until then [Context.Value] reads it from memory (and [Processor.Get], on
+// other goroutines, does not see it), so a write Kafka refused never
+// outlives a restart. Acknowledged writes are buffered per partition and
+// written to LevelDB in one atomic batch together with the table offset,
+// every second (see [WithStorageFlushInterval]), on rebalance and on
+// shutdown. After a crash the storage is consistent but possibly older, and
+// recovery replays the table topic from the stored offset. Recovery ends at
+// the high-water mark read when it started.
+//
+// LevelDB storages are opened with strict journal checks: a storage found
+// damaged (an error wrapping storage.ErrCorrupted) is moved aside and the
+// partition is recovered from the table topic, with a log line and
+// [TableStats] Rebuilds counting it; damage found while running stops the
+// processor, and the next start rebuilds (see package storage, "Damaged
+// storage").
 //
 // # Differences from Goka
 //
-// Constructors do no network I/O; [Processor.Run] checks and creates the
-// topics, and [View.Run] waits for a table topic that does not exist yet
-// (see [WithViewTopicWait]), so a view started together with the processor
-// of its table works as in Goka. There is no 5 s pause between consumer-group sessions. Two views
-// of one table in one process use different default directories. A second
+// [NewProcessor] and [NewView] do no network I/O; [Processor.Run] checks
+// and creates the topics, and [View.Run] waits for a table topic that does
+// not exist yet (see [WithViewTopicWait]), so a view started together with
+// the processor of its table works as in Goka. [NewEmitter] creates its
+// producer, which connects, as in Goka. The ...WithConfig builders copy
+// the sarama config instead of writing ClientID and Partitioner into it,
+// so one config can serve several components. [Processor.Get] fails with
+// [ErrNotRunning] before Run and after it returned (not with "partition not
+// held"), and so does [Processor.VisitAll]. There is no 5 s pause between
+// consumer-group sessions. Two views of one table in one process use
+// different default directories. A second
 // [Emitter.Finish] returns nil instead of panicking. Errors wrap sentinels
 // such as [ErrNotCopartitioned] for errors.Is, and typed errors
 // ([MessageError], [PanicError]) for errors.As. Recovery ends even when a

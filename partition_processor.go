@@ -303,6 +303,11 @@ const drainTimeout = 10 * time.Second
 // end: they are in Kafka, so local storage gets them whatever happens.
 func (pp *partitionProcessor) drain() {
 	defer pp.applyAcked()
+	if pp.proc.outage.down() {
+		// No broker answers: nothing in flight can be acknowledged, and
+		// no commit can reach Kafka. Waiting would only delay the stop.
+		return
+	}
 	timeout := time.NewTimer(drainTimeout)
 	defer timeout.Stop()
 	for _, in := range pp.inputs {
