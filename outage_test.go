@@ -174,7 +174,11 @@ func TestBrokerOutageShortRiddenOut(t *testing.T) {
 	waitCounts(t, p.Get, want)
 
 	c.Close()
-	eventually(t, 20*time.Second, func() bool { return !p.Recovered() }, "outage not shown")
+	// Wait for the broker watch itself: the session may end (and
+	// Recovered turn false) before the watch's probe sees the outage.
+	eventually(t, 20*time.Second, func() bool {
+		return !p.Recovered() && p.Stats().Brokers.Outages == 1
+	}, "outage not shown")
 	var c2 *kafkatest.Cluster
 	eventually(t, 20*time.Second, func() bool {
 		c2, err = kafkatest.New(append([]kafkatest.Option{kafkatest.Partitions(4)}, opts...)...)
