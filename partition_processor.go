@@ -216,7 +216,7 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 	}
 	joinErr := func() error {
 		if ctx.Err() != nil {
-			return nil
+			return nil //nolint:nilerr // a stop: the joins ended on the cancel
 		}
 		return joins.Wait()
 	}

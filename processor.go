@@ -525,7 +525,7 @@ func (p *Processor) runLookups(ctx context.Context, cleanups *[]func() error) er
 		case <-v.WaitRunning():
 		case <-gctx.Done():
 			if ctx.Err() != nil {
-				return nil
+				return nil //nolint:nilerr // a stop, not a lookup failure
 			}
 			return g.Wait() // the first lookup error; the others stop on gctx
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/e3793d55/goka/internal/kafka"
 	"github.com/e3793d55/goka/internal/table"
@@ -315,38 +316,35 @@ func (v *View) runOnce(ctx context.Context, builder storage.Builder) (rerr error
 	}
 	v.state.SetState(State(ViewStateCatchUp))
 
+	// The first partition error cancels the others (gctx) and is what
+	// group.Wait returns; a cancelled ctx is a stop.
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var (
-		wg   sync.WaitGroup
-		errs = make(chan error, len(v.partitions))
-	)
+	group, gctx := errgroup.WithContext(runCtx)
 	for _, p := range v.partitions {
-		wg.Add(1)
-		go func(p *partitionTable) {
-			defer wg.Done()
-			if err := p.Run(runCtx, true); err != nil {
-				errs <- err
-			}
-		}(p)
+		group.Go(func() error { return p.Run(gctx, true) })
 	}
-	// Runs after wg.Wait: the partition consumers closing in the
+	failed := func() error {
+		if ctx.Err() != nil {
+			return nil //nolint:nilerr // a stop
+		}
+		return fmt.Errorf("view of %q: %w", v.topic, group.Wait())
+	}
+	// Runs after group.Wait: the partition consumers closing in the
 	// background must be done before the consumer closes.
 	defer func() {
 		for _, p := range v.partitions {
 			p.WaitClosed()
 		}
 	}()
-	defer wg.Wait()
+	defer func() { _ = group.Wait() }() // its error was returned by failed
 	defer cancel()
 
 	for _, p := range v.partitions {
 		select {
 		case <-p.Recovered():
-		case err := <-errs:
-			return fmt.Errorf("view of %q: %w", v.topic, err)
-		case <-ctx.Done():
-			return nil
+		case <-gctx.Done():
+			return failed()
 		}
 	}
 	if ctx.Err() != nil {
@@ -359,12 +357,8 @@ func (v *View) runOnce(ctx context.Context, builder storage.Builder) (rerr error
 	default:
 		close(v.running)
 	}
-	select {
-	case err := <-errs:
-		return fmt.Errorf("view of %q: %w", v.topic, err)
-	case <-ctx.Done():
-		return nil
-	}
+	<-gctx.Done()
+	return failed()
 }
 
 // topicPollInterval is how often waitForTopic asks for a missing topic.
@@ -380,7 +374,7 @@ func (v *View) waitForTopic(ctx context.Context, tmgr TopicManager) ([]int32, er
 	for {
 		parts, err := topicPartitions(ctx, tmgr, v.topic)
 		if ctx.Err() != nil {
-			return nil, nil
+			return nil, nil //nolint:nilerr // the wait ended on a stop: nil, nil as documented
 		}
 		if err == nil || !errors.Is(err, ErrTopicNotFound) {
 			return parts, err
