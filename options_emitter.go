@@ -29,15 +29,14 @@ func (o *eoptions) applyDefaults(topic Stream) {
 
 func (o *eoptions) validate() error {
 	var errs []error
-	if o.builders.producer == nil {
-		errs = append(errs, errors.New("producer builder not set (WithEmitterProducerBuilder)"))
+	check := func(bad bool, field, option string) {
+		if bad {
+			errs = append(errs, fmt.Errorf("%s not set (%s)", field, option))
+		}
 	}
-	if o.log == nil {
-		errs = append(errs, errors.New("logger not set (WithEmitterLogger)"))
-	}
-	if o.hasher == nil {
-		errs = append(errs, errors.New("hasher not set (WithEmitterHasher)"))
-	}
+	check(o.builders.producer == nil, "ProducerBuilder", "WithEmitterProducerBuilder")
+	check(o.log == nil, "Logger", "WithEmitterLogger")
+	check(o.hasher == nil, "Hasher", "WithEmitterHasher")
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid emitter options: %w", errors.Join(errs...))
 	}

@@ -57,36 +57,36 @@ func (o *poptions) applyDefaults(gg *GroupGraph) {
 
 func (o *poptions) validate() error {
 	var errs []error
-	check := func(bad bool, name string) {
+	check := func(bad bool, field, option string) {
 		if bad {
-			errs = append(errs, fmt.Errorf("%s not set", name))
+			errs = append(errs, fmt.Errorf("%s not set (%s)", field, option))
 		}
 	}
-	check(o.builders.storage == nil, "StorageBuilder")
-	check(o.builders.consumerSarama == nil, "SaramaConsumerBuilder")
-	check(o.builders.consumerGroup == nil, "ConsumerGroupBuilder")
-	check(o.builders.producer == nil, "ProducerBuilder")
-	check(o.builders.topicmgr == nil, "TopicManagerBuilder")
-	check(o.builders.backoff == nil, "BackoffBuilder")
-	check(o.log == nil, "Logger")
-	check(o.hasher == nil, "Hasher")
-	check(o.updateCallback == nil, "UpdateCallback")
-	check(o.rebalanceCallback == nil, "RebalanceCallback")
-	check(o.contextWrapper == nil, "ContextWrapper")
+	check(o.builders.storage == nil, "StorageBuilder", "WithStorageBuilder")
+	check(o.builders.consumerSarama == nil, "SaramaConsumerBuilder", "WithConsumerSaramaBuilder")
+	check(o.builders.consumerGroup == nil, "ConsumerGroupBuilder", "WithConsumerGroupBuilder")
+	check(o.builders.producer == nil, "ProducerBuilder", "WithProducerBuilder")
+	check(o.builders.topicmgr == nil, "TopicManagerBuilder", "WithTopicManagerBuilder")
+	check(o.builders.backoff == nil, "BackoffBuilder", "WithBackoffBuilder")
+	check(o.log == nil, "Logger", "WithLogger")
+	check(o.hasher == nil, "Hasher", "WithHasher")
+	check(o.updateCallback == nil, "UpdateCallback", "WithUpdateCallback")
+	check(o.rebalanceCallback == nil, "RebalanceCallback", "WithRebalanceCallback")
+	check(o.contextWrapper == nil, "ContextWrapper", "WithContextWrapper")
 	if o.partitionChannelSize < 0 {
-		errs = append(errs, fmt.Errorf("PartitionChannelSize must be >= 0, got %d", o.partitionChannelSize))
+		errs = append(errs, fmt.Errorf("PartitionChannelSize must be >= 0, got %d (WithPartitionChannelSize)", o.partitionChannelSize))
 	}
 	if o.nilHandling < NilIgnore || o.nilHandling > NilDecode {
-		errs = append(errs, fmt.Errorf("invalid NilHandling %d", o.nilHandling))
+		errs = append(errs, fmt.Errorf("invalid NilHandling %d (WithNilHandling)", o.nilHandling))
 	}
 	if o.backoffResetTime < 0 {
-		errs = append(errs, fmt.Errorf("BackoffResetTimeout must be >= 0, got %v", o.backoffResetTime))
+		errs = append(errs, fmt.Errorf("BackoffResetTimeout must be >= 0, got %v (WithBackoffResetTimeout)", o.backoffResetTime))
 	}
 	if o.storageFlushInterval <= 0 {
-		errs = append(errs, fmt.Errorf("StorageFlushInterval must be > 0, got %v", o.storageFlushInterval))
+		errs = append(errs, fmt.Errorf("StorageFlushInterval must be > 0, got %v (WithStorageFlushInterval)", o.storageFlushInterval))
 	}
 	if o.brokerOutageTimeout < 0 {
-		errs = append(errs, fmt.Errorf("BrokerOutageTimeout must be >= 0, got %v", o.brokerOutageTimeout))
+		errs = append(errs, fmt.Errorf("BrokerOutageTimeout must be >= 0, got %v (WithBrokerOutageTimeout)", o.brokerOutageTimeout))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid processor options: %w", errors.Join(errs...))

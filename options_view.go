@@ -49,25 +49,25 @@ func (o *voptions) applyDefaults(topic Table) {
 
 func (o *voptions) validate() error {
 	var errs []error
-	check := func(bad bool, name string) {
+	check := func(bad bool, field, option string) {
 		if bad {
-			errs = append(errs, fmt.Errorf("%s not set", name))
+			errs = append(errs, fmt.Errorf("%s not set (%s)", field, option))
 		}
 	}
-	check(o.builders.consumerSarama == nil, "SaramaConsumerBuilder")
-	check(o.builders.topicmgr == nil, "TopicManagerBuilder")
-	check(o.builders.backoff == nil, "BackoffBuilder")
-	check(o.log == nil, "Logger")
-	check(o.hasher == nil, "Hasher")
-	check(o.updateCallback == nil, "UpdateCallback")
+	check(o.builders.consumerSarama == nil, "SaramaConsumerBuilder", "WithViewConsumerSaramaBuilder")
+	check(o.builders.topicmgr == nil, "TopicManagerBuilder", "WithViewTopicManagerBuilder")
+	check(o.builders.backoff == nil, "BackoffBuilder", "WithViewBackoffBuilder")
+	check(o.log == nil, "Logger", "WithViewLogger")
+	check(o.hasher == nil, "Hasher", "WithViewHasher")
+	check(o.updateCallback == nil, "UpdateCallback", "WithViewCallback")
 	if o.backoffResetTime < 0 {
-		errs = append(errs, fmt.Errorf("BackoffResetTimeout must be >= 0, got %v", o.backoffResetTime))
+		errs = append(errs, fmt.Errorf("BackoffResetTimeout must be >= 0, got %v (WithViewBackoffResetTimeout)", o.backoffResetTime))
 	}
 	if o.topicWait < 0 {
-		errs = append(errs, fmt.Errorf("TopicWait must be >= 0, got %v", o.topicWait))
+		errs = append(errs, fmt.Errorf("TopicWait must be >= 0, got %v (WithViewTopicWait)", o.topicWait))
 	}
 	if o.outageTimeout < 0 {
-		errs = append(errs, fmt.Errorf("BrokerOutageTimeout must be >= 0, got %v", o.outageTimeout))
+		errs = append(errs, fmt.Errorf("BrokerOutageTimeout must be >= 0, got %v (WithViewBrokerOutageTimeout)", o.outageTimeout))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid view options: %w", errors.Join(errs...))
