@@ -1,6 +1,7 @@
 package goka_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,43 @@ func TestOptionValidationMessages(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.ErrorContains(t, tc.err, tc.want)
+		})
+	}
+}
+
+// The deprecation of WithViewRestartable reaches the logger the options
+// chose, whichever comes first, once.
+func TestViewRestartableLogsDeprecationToFinalLogger(t *testing.T) {
+	const deprecated = "WithViewRestartable is deprecated"
+	for _, tc := range []struct {
+		name  string
+		opts  func(l goka.Logger) []goka.ViewOption
+		lines int
+	}{
+		{"restartable first", func(l goka.Logger) []goka.ViewOption {
+			return []goka.ViewOption{goka.WithViewRestartable(), goka.WithViewLogger(l)}
+		}, 1},
+		{"logger first", func(l goka.Logger) []goka.ViewOption {
+			return []goka.ViewOption{goka.WithViewLogger(l), goka.WithViewRestartable()}
+		}, 1},
+		{"given twice", func(l goka.Logger) []goka.ViewOption {
+			return []goka.ViewOption{goka.WithViewRestartable(), goka.WithViewLogger(l), goka.WithViewRestartable()}
+		}, 1},
+		{"auto reconnect", func(l goka.Logger) []goka.ViewOption {
+			return []goka.ViewOption{goka.WithViewAutoReconnect(), goka.WithViewLogger(l)}
+		}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := new(recordingLogger)
+			_, err := goka.NewView([]string{"127.0.0.1:1"}, "restartable-table", new(codec.String), tc.opts(l)...)
+			require.NoError(t, err)
+			n := 0
+			for _, line := range l.all() {
+				if strings.Contains(line, deprecated) {
+					n++
+				}
+			}
+			require.Equal(t, tc.lines, n, "lines: %q", l.all())
 		})
 	}
 }

@@ -19,6 +19,7 @@ type voptions struct {
 	updateCallback   UpdateCallback
 	hasher           func() hash.Hash32
 	autoreconnect    bool
+	restartable      bool // WithViewRestartable was given: NewView logs its deprecation through the final logger
 	backoffResetTime time.Duration
 	topicWait        time.Duration
 	builders         builders
@@ -136,7 +137,7 @@ func WithViewClientID(clientID string) ViewOption {
 // Deprecated: use WithViewAutoReconnect.
 func WithViewRestartable() ViewOption {
 	return func(o *voptions, table Table, codec Codec) {
-		o.log.Printf("goka: WithViewRestartable is deprecated, use WithViewAutoReconnect")
+		o.restartable = true
 		o.autoreconnect = true
 	}
 }
