@@ -106,7 +106,6 @@ type edgeKind int
 
 const (
 	kindInput edgeKind = iota
-	kindInputs
 	kindLoop
 	kindJoin
 	kindLookup
@@ -393,7 +392,7 @@ func (gg *GroupGraph) Validate() error {
 
 func kindName(k edgeKind) string {
 	switch k {
-	case kindInput, kindInputs:
+	case kindInput:
 		return "input"
 	case kindLoop:
 		return "loop"

@@ -379,7 +379,7 @@ func TestNewProcessorValidation(t *testing.T) {
 		{"lookup own table", goka.DefineGroup("g", goka.Input("in", new(codec.String), cb), goka.Lookup("g-table", new(codec.String))), nil, "own table"},
 		{"two tables", goka.DefineGroup("g", goka.Input("in", new(codec.String), cb), goka.Persist(new(codec.String)), goka.Persist(new(codec.String))), nil, "more than one group table"},
 		{"visitor without table", goka.DefineGroup("g", goka.Input("in", new(codec.String), cb), goka.Visitor("v", cb)), nil, "stateless"},
-		{"nil storage", goka.DefineGroup("g", goka.Input("in", new(codec.String), cb)), []goka.ProcessorOption{goka.WithStorageBuilder(nil)}, "StorageBuilder not set"},
+		{"nil storage", goka.DefineGroup("g", goka.Input("in", new(codec.String), cb)), []goka.ProcessorOption{goka.WithStorageBuilder(nil)}, "StorageBuilder not set (WithStorageBuilder)"},
 		{"empty group", goka.DefineGroup("", goka.Input("in", new(codec.String), cb)), nil, "empty group name"},
 	}
 	for _, tt := range tests {

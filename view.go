@@ -89,6 +89,11 @@ func NewView(brokers []string, topic Table, codec Codec, options ...ViewOption) 
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("creating view of %q: %w", topic, err)
 	}
+	// Logged here rather than in the option so that it reaches the logger
+	// the options chose, whatever their order.
+	if opts.restartable {
+		opts.log.Printf("goka: WithViewRestartable is deprecated, use WithViewAutoReconnect")
+	}
 	return &View{
 		brokers: brokers,
 		topic:   string(topic),

@@ -129,7 +129,7 @@ func TestViewMissingTopic(t *testing.T) {
 	}
 	t.Run("negative wait", func(t *testing.T) {
 		_, err := goka.NewView(brokers, "nope-table", new(codec.String), goka.WithViewTopicWait(-time.Second))
-		require.ErrorContains(t, err, "TopicWait must be >= 0")
+		require.ErrorContains(t, err, "TopicWait must be >= 0, got -1s (WithViewTopicWait)")
 	})
 	t.Run("cancelled while waiting", func(t *testing.T) {
 		v, err := goka.NewView(brokers, "nope-table", new(codec.String), viewOpts(t, "")...)
