@@ -161,7 +161,7 @@ func (c *cbContext) Value() interface{} {
 	if table == nil {
 		c.misuse("cannot access the table value of key %q: processor has no group table (add Persist)", c.key)
 	}
-	data, del, pending := c.pp.unacked.get(c.key)
+	data, del, pending := c.pp.unacked.Get(c.key)
 	if !pending {
 		var err error
 		data, err = c.pp.table.Storage().Get(c.key)
@@ -209,7 +209,7 @@ func (c *cbContext) setValue(value interface{}, del bool, options []ContextOptio
 	if w.c != nil { // a second write of this callback
 		w = new(tableWrite)
 	}
-	*w = tableWrite{c: c, key: c.key, seq: c.pp.unacked.add(c.key, data, del), value: data, del: del}
+	*w = tableWrite{c: c, key: c.key, seq: c.pp.unacked.Add(c.key, data, del), value: data, del: del}
 	opts := applyCtxOptions(options)
 	c.emitRaw(table.Topic(), c.key, data, opts.emitHeaders, w)
 }

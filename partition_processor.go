@@ -260,7 +260,7 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 			if err := pp.processBuffered(ctx, msg); err != nil {
 				return err
 			}
-		case <-pp.unacked.signal:
+		case <-pp.unacked.Signal():
 			pp.applyAcked()
 		case v := <-pp.visits:
 			pp.visit(ctx, v)
@@ -303,7 +303,7 @@ const drainTimeout = 10 * time.Second
 // end: they are in Kafka, so local storage gets them whatever happens.
 func (pp *partitionProcessor) drain() {
 	defer pp.applyAcked()
-	if pp.proc.outage.down() {
+	if pp.proc.outage.Down() {
 		// No broker answers: nothing in flight can be acknowledged, and
 		// no commit can reach Kafka. Waiting would only delay the stop.
 		return
@@ -315,7 +315,7 @@ func (pp *partitionProcessor) drain() {
 			select {
 			case <-idle:
 				idle = nil
-			case <-pp.unacked.signal:
+			case <-pp.unacked.Signal():
 				pp.applyAcked()
 			case <-pp.proc.failed:
 				return

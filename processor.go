@@ -57,7 +57,7 @@ type Processor struct {
 	failed  chan struct{} // closed by the first fail
 	done    chan struct{} // closed when Run returned
 
-	outage brokerWatch // whether the brokers answer; see consume
+	outage kafka.BrokerWatch // whether the brokers answer; see consume
 }
 
 // NewProcessor validates the group graph and the options and returns a
@@ -133,7 +133,7 @@ func (p *Processor) StateReader() StateReader { return p.state }
 func (p *Processor) Recovered() bool {
 	// During a broker outage nothing is processed, whatever the state of
 	// the partitions of the last session.
-	if !p.state.IsState(ProcStateRunning) || p.outage.down() {
+	if !p.state.IsState(ProcStateRunning) || p.outage.Down() {
 		return false
 	}
 	p.mu.RLock()
@@ -385,25 +385,25 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 	// The handler gets Run's ctx, not a session's: standby partitions
 	// started between sessions live as long as Run.
 	h := &setupCounter{ConsumerGroupHandler: &groupHandler{p: p, ctx: ctx}}
-	sess := new(sessionCancel)
+	sess := new(kafka.SessionCancel)
 	stopWatch := p.watchBrokers(ctx, sess)
 	defer stopWatch()
 	for {
-		if p.outage.down() {
+		if p.outage.Down() {
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-p.outage.waitBack():
+			case <-p.outage.WaitBack():
 			}
 		}
-		sctx := sess.start(ctx)
-		if p.outage.down() {
+		sctx := sess.Start(ctx)
+		if p.outage.Down() {
 			// The outage began before the session could be cancelled.
-			sess.endForOutage()
+			sess.EndForOutage()
 		}
 		began, setups := time.Now(), h.setups.Load()
 		err := cg.Consume(sctx, topics, h)
-		sess.cancel()
+		sess.Cancel()
 		// A failure is reported by Run, and a cancelled ctx is a clean stop:
 		// the session error is a consequence of either.
 		if ferr := p.failure(); ferr != nil {
@@ -417,7 +417,7 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 		}
 		// Between sessions nothing is processed: Setup sets Running again.
 		p.state.SetState(ProcStateSetup)
-		outage := sess.endedForOutage()
+		outage := sess.EndedForOutage()
 		if err == nil || outage || h.setups.Load() > setups {
 			// A rebalance, a session ended by the broker watch, or a
 			// session lost after it was set up.
@@ -606,7 +606,7 @@ func (p *Processor) StatsWithContext(ctx context.Context) *ProcessorStats {
 	for name, v := range p.lookups {
 		s.Lookup[name] = v.Stats(ctx)
 	}
-	s.Brokers = p.outage.stats()
+	s.Brokers = brokerStats(&p.outage)
 	return s
 }
 
@@ -622,54 +622,11 @@ func (c *setupCounter) Setup(session sarama.ConsumerGroupSession) error {
 	return c.ConsumerGroupHandler.Setup(session)
 }
 
-// sessionCancel holds the cancel function of the running session's (or
-// view attempt's) context, for the broker watch to end it.
-type sessionCancel struct {
-	mu      sync.Mutex
-	f       context.CancelFunc
-	byWatch bool
-}
-
-// start returns the context of a new session.
-func (s *sessionCancel) start(ctx context.Context) context.Context {
-	sctx, cancel := context.WithCancel(ctx)
-	s.mu.Lock()
-	s.f, s.byWatch = cancel, false
-	s.mu.Unlock()
-	return sctx
-}
-
-// cancel ends the session after it returned.
-func (s *sessionCancel) cancel() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.f != nil {
-		s.f()
-	}
-}
-
-// endForOutage ends the session for a broker outage.
-func (s *sessionCancel) endForOutage() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.f != nil {
-		s.f()
-		s.byWatch = true
-	}
-}
-
-// endedForOutage reports whether the broker watch ended the last session.
-func (s *sessionCancel) endedForOutage() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.byWatch
-}
-
 // watchBrokers runs the processor's broker watch until the returned
 // function is called, which waits for it. An outage moves a running
 // processor to ProcStateSetup and ends its session; one that lasts the
 // outage timeout stops the processor with an error naming the brokers.
-func (p *Processor) watchBrokers(ctx context.Context, sess *sessionCancel) (stop func()) {
+func (p *Processor) watchBrokers(ctx context.Context, sess *kafka.SessionCancel) (stop func()) {
 	if p.opts.testerClientID || len(p.brokers) == 0 {
 		return func() {} // the tester has no brokers to probe
 	}
@@ -677,20 +634,20 @@ func (p *Processor) watchBrokers(ctx context.Context, sess *sessionCancel) (stop
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		began := time.Time{}
-		err := p.outage.run(wctx, p.brokers, p.opts.brokerOutageTimeout, func(down bool) {
+		err := p.outage.Run(wctx, p.brokers, p.opts.brokerOutageTimeout, func(down bool) {
 			if !down {
 				p.log.Printf("goka: processor %q: brokers reachable again after %v", p.graph.Group(), time.Since(began).Round(time.Millisecond))
 				return
 			}
 			began = time.Now()
 			p.log.Printf("goka: processor %q: none of the brokers %v answers: %s; riding out the outage for %v",
-				p.graph.Group(), p.brokers, p.outage.stats().LastError, p.opts.brokerOutageTimeout)
+				p.graph.Group(), p.brokers, p.outage.Stats().LastError, p.opts.brokerOutageTimeout)
 			// consume sets Setup again after the session ends, and the
 			// next session's Setup sets Running.
 			if p.state.IsState(ProcStateRunning) {
 				p.state.SetState(ProcStateSetup)
 			}
-			sess.endForOutage()
+			sess.EndForOutage()
 		})
 		if err != nil {
 			p.fail(fmt.Errorf("processor %q: %w", p.graph.Group(), err))
@@ -710,7 +667,7 @@ func (p *Processor) outageCause(failure error) error {
 	if errors.Is(failure, ErrBrokerUnreachable) {
 		return nil
 	}
-	if oerr := p.outage.outageError(p.brokers, time.Nanosecond, time.Now()); oerr != nil {
+	if oerr := p.outage.OutageError(p.brokers, time.Nanosecond, time.Now()); oerr != nil {
 		return fmt.Errorf("processor %q: failed during an outage: %w", p.graph.Group(), oerr)
 	}
 	return nil

@@ -69,7 +69,7 @@ type View struct {
 	cancel     context.CancelFunc
 	done       chan struct{}
 
-	outage brokerWatch // whether the brokers answer; see Run
+	outage kafka.BrokerWatch // whether the brokers answer; see Run
 }
 
 // NewView returns a view of topic whose values codec decodes. It does no
@@ -226,24 +226,24 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			rerr = errors.Join(rerr, p.Close())
 		}
 	}()
-	attempt := new(sessionCancel)
+	attempt := new(kafka.SessionCancel)
 	watchErr, stopWatch := v.watchBrokers(ctx, attempt)
 	defer stopWatch()
 	for {
-		if v.outage.down() {
+		if v.outage.Down() {
 			v.state.SetState(State(ViewStateConnecting))
 			select {
 			case <-ctx.Done():
 				return nil
 			case err := <-watchErr:
 				return fmt.Errorf("view of %q: %w", v.topic, err)
-			case <-v.outage.waitBack():
+			case <-v.outage.WaitBack():
 			}
 		}
 		began := time.Now()
-		actx := attempt.start(ctx)
+		actx := attempt.Start(ctx)
 		err := v.runOnce(actx, builder)
-		attempt.cancel()
+		attempt.Cancel()
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -252,7 +252,7 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			return fmt.Errorf("view of %q: %w", v.topic, werr)
 		default:
 		}
-		if attempt.endedForOutage() {
+		if attempt.EndedForOutage() {
 			// Ended by the broker watch: reconnect once a broker answers.
 			continue
 		}
@@ -267,14 +267,14 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 		// reconnect does not start (and block in sarama's retries, which
 		// take no context) during an outage.
 		for !v.opts.testerClientID && len(v.brokers) > 0 {
-			if _, perr := probeBrokers(ctx, v.brokers, 0); perr == nil {
+			if _, perr := kafka.ProbeBrokers(ctx, v.brokers, 0); perr == nil {
 				break
 			}
 			v.state.SetState(State(ViewStateConnecting))
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-time.After(outageProbeInterval):
+			case <-time.After(kafka.ProbeInterval):
 			}
 		}
 		if time.Since(began) > v.opts.backoffResetTime {
@@ -546,7 +546,7 @@ func (v *View) Stats(ctx context.Context) *ViewStats {
 	for _, p := range v.partitions {
 		s.Partitions[p.Partition()] = tableStats(p)
 	}
-	s.Brokers = v.outage.stats()
+	s.Brokers = brokerStats(&v.outage)
 	return s
 }
 
@@ -594,7 +594,7 @@ func (i *iterator) Value() (interface{}, error) {
 // ViewStateConnecting and ends the running attempt (see Run); one that
 // lasts the outage timeout, without WithViewAutoReconnect, is sent on the
 // returned channel.
-func (v *View) watchBrokers(ctx context.Context, attempt *sessionCancel) (<-chan error, func()) {
+func (v *View) watchBrokers(ctx context.Context, attempt *kafka.SessionCancel) (<-chan error, func()) {
 	errc := make(chan error, 1)
 	if v.opts.testerClientID || len(v.brokers) == 0 {
 		// The tester, and a processor's lookups under the tester, have no
@@ -609,19 +609,19 @@ func (v *View) watchBrokers(ctx context.Context, attempt *sessionCancel) (<-chan
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		began := time.Time{}
-		err := v.outage.run(wctx, v.brokers, bound, func(down bool) {
+		err := v.outage.Run(wctx, v.brokers, bound, func(down bool) {
 			if !down {
 				v.log.Printf("goka: view of %q: brokers reachable again after %v; reconnecting", v.topic, time.Since(began).Round(time.Millisecond))
 				return
 			}
 			began = time.Now()
-			v.log.Printf("goka: view of %q: none of the brokers %v answers: %s; disconnected until one does", v.topic, v.brokers, v.outage.stats().LastError)
+			v.log.Printf("goka: view of %q: none of the brokers %v answers: %s; disconnected until one does", v.topic, v.brokers, v.outage.Stats().LastError)
 			v.state.SetState(State(ViewStateConnecting))
-			attempt.endForOutage()
+			attempt.EndForOutage()
 		})
 		if err != nil {
 			errc <- err
-			attempt.endForOutage()
+			attempt.EndForOutage()
 		}
 	})
 	return errc, func() {
