@@ -22,7 +22,7 @@ const (
 )
 
 // BrokerWatch follows whether a component reaches any of its seed brokers.
-// Its zero value is ready to use; run probes until its context ends.
+// Its zero value is ready to use; Run probes until its context ends.
 type BrokerWatch struct {
 	mu      sync.Mutex
 	since   time.Time // start of the current outage; zero while reachable
@@ -32,7 +32,7 @@ type BrokerWatch struct {
 	back chan struct{}
 }
 
-// down reports whether the last probe reached no broker.
+// Down reports whether the last probe reached no broker.
 func (w *BrokerWatch) Down() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -55,7 +55,7 @@ type WatchStats struct {
 	Outages          int
 }
 
-// waitBack returns a channel closed once no outage is going on.
+// WaitBack returns a channel closed once no outage is going on.
 func (w *BrokerWatch) WaitBack() <-chan struct{} {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -91,7 +91,7 @@ func (w *BrokerWatch) report(err error, now time.Time) (began, ended bool) {
 	return true, false
 }
 
-// outageError returns the error of the current outage if it lasted at
+// OutageError returns the error of the current outage if it lasted at
 // least bound, nil otherwise (and always for bound 0).
 func (w *BrokerWatch) OutageError(brokers []string, bound time.Duration, now time.Time) error {
 	w.mu.Lock()
@@ -102,7 +102,7 @@ func (w *BrokerWatch) OutageError(brokers []string, bound time.Duration, now tim
 	return &OutageError{brokers: brokers, lasted: now.Sub(w.since), cause: w.lastErr}
 }
 
-// run probes brokers every ProbeInterval until ctx ends. It calls
+// Run probes brokers every ProbeInterval until ctx ends. It calls
 // onChange(true) when an outage begins and onChange(false) when it ends,
 // from its own goroutine and without holding a lock. With bound > 0 it
 // returns the outage error once an outage lasted bound; otherwise nil when
@@ -212,7 +212,7 @@ type SessionCancel struct {
 	byWatch bool
 }
 
-// start returns the context of a new session.
+// Start returns the context of a new session.
 func (s *SessionCancel) Start(ctx context.Context) context.Context {
 	sctx, cancel := context.WithCancel(ctx)
 	s.mu.Lock()
@@ -221,7 +221,7 @@ func (s *SessionCancel) Start(ctx context.Context) context.Context {
 	return sctx
 }
 
-// cancel ends the session after it returned.
+// Cancel ends the session after it returned.
 func (s *SessionCancel) Cancel() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -230,7 +230,7 @@ func (s *SessionCancel) Cancel() {
 	}
 }
 
-// endForOutage ends the session for a broker outage.
+// EndForOutage ends the session for a broker outage.
 func (s *SessionCancel) EndForOutage() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -240,7 +240,7 @@ func (s *SessionCancel) EndForOutage() {
 	}
 }
 
-// endedForOutage reports whether the broker watch ended the last session.
+// EndedForOutage reports whether the broker watch ended the last session.
 func (s *SessionCancel) EndedForOutage() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
