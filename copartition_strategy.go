@@ -15,19 +15,3 @@ var CopartitioningStrategy sarama.BalanceStrategy = &kafka.CopartitionStrategy{}
 // StrictCopartitioningStrategy is CopartitioningStrategy that also fails
 // when the members subscribe to different sets of topics.
 var StrictCopartitioningStrategy sarama.BalanceStrategy = &kafka.CopartitionStrategy{Strict: true}
-
-// partitionMismatch names two topics whose partitions differ.
-type partitionMismatch struct {
-	first, other           string
-	firstParts, otherParts []int32
-}
-
-// copartitioned returns the sorted partitions shared by every topic of
-// topics, or the first two topics found to differ (kafka.Copartitioned).
-func copartitioned(topics map[string][]int32) ([]int32, *partitionMismatch) {
-	parts, m := kafka.Copartitioned(topics)
-	if m != nil {
-		return nil, &partitionMismatch{first: m.First, other: m.Other, firstParts: m.FirstParts, otherParts: m.OtherParts}
-	}
-	return parts, nil
-}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/e3793d55/goka/internal/commit"
 )
 
 // emitterFinishTimeout bounds how long Finish waits for messages in flight.
@@ -22,36 +24,8 @@ type Emitter struct {
 	mu       sync.RWMutex // held for reading by emits, for writing by Finish
 	finished bool
 
-	countMu  sync.Mutex
-	inflight int           // emits whose promise has not finished
-	drained  chan struct{} // made by Finish, closed when inflight reaches 0
-	sent     func(error)   // e.done, allocated once rather than per emit
-}
-
-// done counts one finished emit.
-func (e *Emitter) done(error) {
-	e.countMu.Lock()
-	defer e.countMu.Unlock()
-	e.inflight--
-	if e.inflight == 0 && e.drained != nil {
-		close(e.drained)
-		e.drained = nil
-	}
-}
-
-// waitDrained returns a channel closed once no emit is in flight.
-func (e *Emitter) waitDrained() <-chan struct{} {
-	e.countMu.Lock()
-	defer e.countMu.Unlock()
-	if e.inflight == 0 {
-		c := make(chan struct{})
-		close(c)
-		return c
-	}
-	if e.drained == nil {
-		e.drained = make(chan struct{})
-	}
-	return e.drained
+	inflight commit.Counter // emits whose promise has not finished
+	sent     func(error)    // inflight.Done, allocated once rather than per emit
 }
 
 // NewEmitter returns an emitter writing to topic with codec. It creates the
@@ -77,7 +51,7 @@ func NewEmitter(brokers []string, topic Stream, codec Codec, options ...EmitterO
 		return nil, fmt.Errorf("creating emitter for %q: %w", topic, err)
 	}
 	e := &Emitter{topic: string(topic), codec: codec, opts: opts, producer: prod, finishTimeout: emitterFinishTimeout}
-	e.sent = e.done
+	e.sent = func(error) { e.inflight.Done() }
 	return e, nil
 }
 
@@ -104,9 +78,7 @@ func (e *Emitter) EmitWithHeaders(key string, msg interface{}, headers Headers) 
 	if e.finished {
 		return NewPromise().finish(nil, ErrEmitterAlreadyClosed), nil
 	}
-	e.countMu.Lock()
-	e.inflight++
-	e.countMu.Unlock()
+	e.inflight.Add()
 	return e.producer.EmitWithHeaders(e.topic, key, data, e.opts.defaultHeaders.Merged(headers)).Then(e.sent), nil
 }
 
@@ -152,7 +124,7 @@ func (e *Emitter) Finish() error {
 	defer timeout.Stop()
 	var err error
 	select {
-	case <-e.waitDrained():
+	case <-e.inflight.Idle():
 	case <-timeout.C:
 		err = fmt.Errorf("emitter for %q: messages still in flight after %v", e.topic, e.finishTimeout)
 	}
@@ -162,12 +134,9 @@ func (e *Emitter) Finish() error {
 	}
 	timeout.Reset(e.finishTimeout)
 	select {
-	case <-e.waitDrained():
+	case <-e.inflight.Idle():
 	case <-timeout.C:
-		e.countMu.Lock()
-		n := e.inflight
-		e.countMu.Unlock()
-		err = errors.Join(err, fmt.Errorf("emitter for %q: producer %T closed with %d promises unfinished", e.topic, e.producer, n))
+		err = errors.Join(err, fmt.Errorf("emitter for %q: producer %T closed with %d promises unfinished", e.topic, e.producer, e.inflight.N()))
 	}
 	return err
 }

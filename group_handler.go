@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/IBM/sarama"
+
+	"github.com/e3793d55/goka/internal/kafka"
 )
 
 // groupHandler implements sarama.ConsumerGroupHandler for a processor. ctx
@@ -21,17 +24,21 @@ import (
 type groupHandler struct {
 	p   *Processor
 	ctx context.Context
+	// setups counts the sessions set up, so that consume can tell a lost
+	// session from a failure to join.
+	setups atomic.Int64
 }
 
 func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 	p := h.p
+	h.setups.Add(1)
 	p.state.SetState(ProcStateSetup)
 	claims := session.Claims()
-	parts, mismatch := copartitioned(claims)
+	parts, mismatch := kafka.Copartitioned(claims)
 	if mismatch != nil {
 		// Not retryable: stop the processor instead of rejoining forever.
 		err := fmt.Errorf("session claims are not copartitioned: topic %q has %v, topic %q has %v: %w",
-			mismatch.first, mismatch.firstParts, mismatch.other, mismatch.otherParts, ErrNotCopartitioned)
+			mismatch.First, mismatch.FirstParts, mismatch.Other, mismatch.OtherParts, ErrNotCopartitioned)
 		p.fail(err)
 		return err
 	}

@@ -90,11 +90,7 @@ func newPartitionProcessor(proc *Processor, partition int32, session sarama.Cons
 	for _, e := range proc.graph.OutputStreams() {
 		pp.outputs[e.Topic()] = e.Codec()
 	}
-	topics := proc.graph.InputStreams().Topics()
-	if loop := proc.graph.LoopStream(); loop != nil {
-		topics = append(topics, loop.Topic())
-	}
-	for _, t := range topics {
+	for _, t := range proc.consumedTopics() {
 		pp.inputs[t] = &inputTopic{tracker: new(commit.Tracker), codec: proc.graph.codec(t), cb: proc.graph.callback(t)}
 	}
 	pp.partitionTables = proc.newPartitionTables(partition, runModeActive)

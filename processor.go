@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/e3793d55/goka/internal/kafka"
+	"github.com/e3793d55/goka/internal/table"
 )
 
 // Processor runs the callbacks of a group graph: it joins the consumer
@@ -266,7 +267,7 @@ func (p *Processor) failure() error {
 }
 
 func (p *Processor) newTable(topic string, partition int32, mode PPRunMode) *partitionTable {
-	return newPartitionTable(topic, partition, p.opts.builders.storage, p.consumer, p.tmgr, p.opts.updateCallback, p.log, mode)
+	return table.New(tableConfig(topic, partition, p.opts.builders.storage, p.consumer, p.tmgr, p.opts.updateCallback, p.log, mode))
 }
 
 // Run runs the processor until ctx is cancelled or an error occurs. It
@@ -384,7 +385,7 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 	topics := p.consumedTopics()
 	// The handler gets Run's ctx, not a session's: standby partitions
 	// started between sessions live as long as Run.
-	h := &setupCounter{ConsumerGroupHandler: &groupHandler{p: p, ctx: ctx}}
+	h := &groupHandler{p: p, ctx: ctx}
 	sess := new(kafka.SessionCancel)
 	stopWatch := p.watchBrokers(ctx, sess)
 	defer stopWatch()
@@ -462,7 +463,7 @@ func (p *Processor) prepareTopics(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("processor %q: topic %q: %w", p.graph.Group(), topic, err)
 		}
-		if err := checkPartitionIDs(topic, parts); err != nil {
+		if err := kafka.CheckPartitionIDs(topic, parts); err != nil {
 			return 0, fmt.Errorf("processor %q: %w", p.graph.Group(), err)
 		}
 		if n == -1 {
@@ -485,17 +486,6 @@ func (p *Processor) prepareTopics(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// checkPartitionIDs requires partitions 0..n-1 without gaps.
-func checkPartitionIDs(topic string, parts []int32) error {
-	sorted := slices.Sorted(slices.Values(parts))
-	for i, id := range sorted {
-		if id != int32(i) {
-			return fmt.Errorf("topic %q has partitions %v: expected 0..%d without gaps", topic, sorted, len(sorted)-1)
-		}
-	}
-	return nil
 }
 
 // runLookups starts the lookup views and waits until all are recovered.
@@ -610,18 +600,6 @@ func (p *Processor) StatsWithContext(ctx context.Context) *ProcessorStats {
 	return s
 }
 
-// setupCounter counts the sessions that were set up, so that consume can
-// tell a lost session from a failure to join.
-type setupCounter struct {
-	sarama.ConsumerGroupHandler
-	setups atomic.Int64
-}
-
-func (c *setupCounter) Setup(session sarama.ConsumerGroupSession) error {
-	c.setups.Add(1)
-	return c.ConsumerGroupHandler.Setup(session)
-}
-
 // watchBrokers runs the processor's broker watch until the returned
 // function is called, which waits for it. An outage moves a running
 // processor to ProcStateSetup and ends its session; one that lasts the
@@ -630,33 +608,22 @@ func (p *Processor) watchBrokers(ctx context.Context, sess *kafka.SessionCancel)
 	if p.opts.testerClientID || len(p.brokers) == 0 {
 		return func() {} // the tester has no brokers to probe
 	}
-	wctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		began := time.Time{}
-		err := p.outage.Run(wctx, p.brokers, p.opts.brokerOutageTimeout, func(down bool) {
-			if !down {
-				p.log.Printf("goka: processor %q: brokers reachable again after %v", p.graph.Group(), time.Since(began).Round(time.Millisecond))
-				return
-			}
-			began = time.Now()
-			p.log.Printf("goka: processor %q: none of the brokers %v answers: %s; riding out the outage for %v",
-				p.graph.Group(), p.brokers, p.outage.Stats().LastError, p.opts.brokerOutageTimeout)
-			// consume sets Setup again after the session ends, and the
-			// next session's Setup sets Running.
-			if p.state.IsState(ProcStateRunning) {
-				p.state.SetState(ProcStateSetup)
-			}
-			sess.EndForOutage()
-		})
-		if err != nil {
-			p.fail(fmt.Errorf("processor %q: %w", p.graph.Group(), err))
+	var began time.Time
+	return p.outage.Go(ctx, p.brokers, p.opts.brokerOutageTimeout, func(down bool) {
+		if !down {
+			p.log.Printf("goka: processor %q: brokers reachable again after %v", p.graph.Group(), time.Since(began).Round(time.Millisecond))
+			return
 		}
-	})
-	return func() {
-		cancel()
-		wg.Wait()
-	}
+		began = time.Now()
+		p.log.Printf("goka: processor %q: none of the brokers %v answers: %s; riding out the outage for %v",
+			p.graph.Group(), p.brokers, p.outage.Stats().LastError, p.opts.brokerOutageTimeout)
+		// consume sets Setup again after the session ends, and the next
+		// session's Setup sets Running.
+		if p.state.IsState(ProcStateRunning) {
+			p.state.SetState(ProcStateSetup)
+		}
+		sess.EndForOutage()
+	}, func(err error) { p.fail(fmt.Errorf("processor %q: %w", p.graph.Group(), err)) })
 }
 
 // outageCause returns, for a processor that failed while no broker

@@ -175,15 +175,15 @@ func (s *partitionStatsCollector) countOutput(topic string, size int) {
 func (s *partitionStatsCollector) snapshot() (map[string]*InputStats, map[string]*OutputStats) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in := make(map[string]*InputStats, len(s.input))
-	for k, v := range s.input {
-		c := *v
-		in[k] = &c
-	}
-	out := make(map[string]*OutputStats, len(s.output))
-	for k, v := range s.output {
+	return deepCopy(s.input), deepCopy(s.output)
+}
+
+// deepCopy copies m and the values its pointers point to.
+func deepCopy[T any](m map[string]*T) map[string]*T {
+	out := make(map[string]*T, len(m))
+	for k, v := range m {
 		c := *v
 		out[k] = &c
 	}
-	return in, out
+	return out
 }

@@ -18,13 +18,8 @@ type partitionTable = table.Table
 // input channel between two looks at its other channels.
 const drainBatch = 256
 
-// newPartitionTable builds (without I/O) a table partition whose records are
+// tableConfig is the configuration of a table partition whose records are
 // applied with update and whose offsets are read from tmgr.
-func newPartitionTable(topic string, partition int32, builder storage.Builder, consumer sarama.Consumer,
-	tmgr TopicManager, update UpdateCallback, log Logger, mode PPRunMode) *partitionTable {
-	return table.New(tableConfig(topic, partition, builder, consumer, tmgr, update, log, mode))
-}
-
 func tableConfig(topic string, partition int32, builder storage.Builder, consumer sarama.Consumer,
 	tmgr TopicManager, update UpdateCallback, log Logger, mode PPRunMode) table.Config {
 	return table.Config{

@@ -307,7 +307,7 @@ func (v *View) runOnce(ctx context.Context, builder storage.Builder) (rerr error
 	if ctx.Err() != nil {
 		return nil
 	}
-	if err := checkPartitionIDs(v.topic, parts); err != nil {
+	if err := kafka.CheckPartitionIDs(v.topic, parts); err != nil {
 		return fmt.Errorf("view of %q: %w", v.topic, err)
 	}
 	consumer, err := v.opts.builders.consumerSarama(v.brokers, v.opts.clientID)
@@ -605,27 +605,18 @@ func (v *View) watchBrokers(ctx context.Context, attempt *kafka.SessionCancel) (
 	if v.opts.autoreconnect {
 		bound = 0
 	}
-	wctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		began := time.Time{}
-		err := v.outage.Run(wctx, v.brokers, bound, func(down bool) {
-			if !down {
-				v.log.Printf("goka: view of %q: brokers reachable again after %v; reconnecting", v.topic, time.Since(began).Round(time.Millisecond))
-				return
-			}
-			began = time.Now()
-			v.log.Printf("goka: view of %q: none of the brokers %v answers: %s; disconnected until one does", v.topic, v.brokers, v.outage.Stats().LastError)
-			v.state.SetState(State(ViewStateConnecting))
-			attempt.EndForOutage()
-		})
-		if err != nil {
-			errc <- err
-			attempt.EndForOutage()
+	var began time.Time
+	return errc, v.outage.Go(ctx, v.brokers, bound, func(down bool) {
+		if !down {
+			v.log.Printf("goka: view of %q: brokers reachable again after %v; reconnecting", v.topic, time.Since(began).Round(time.Millisecond))
+			return
 		}
+		began = time.Now()
+		v.log.Printf("goka: view of %q: none of the brokers %v answers: %s; disconnected until one does", v.topic, v.brokers, v.outage.Stats().LastError)
+		v.state.SetState(State(ViewStateConnecting))
+		attempt.EndForOutage()
+	}, func(err error) {
+		errc <- err
+		attempt.EndForOutage()
 	})
-	return errc, func() {
-		cancel()
-		wg.Wait()
-	}
 }

@@ -1,5 +1,6 @@
 // Package commit tracks which messages of a topic partition are done, so
-// that the committed offset never passes a message still in flight.
+// that the committed offset never passes a message still in flight, and
+// counts operations in flight (Counter) for those that only wait for all.
 //
 // Messages complete out of order (their emits are acknowledged by
 // different brokers, DeferCommit functions run whenever the user calls
@@ -93,4 +94,52 @@ func (t *Tracker) Pending() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.pending) - t.head
+}
+
+// Counter counts operations in flight, such as an emitter's messages, and
+// tells when none is. Its zero value is ready to use; it is safe for
+// concurrent use.
+type Counter struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // handed out by Idle; closed when n reaches 0
+}
+
+// Add counts one more operation in flight.
+func (c *Counter) Add() {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+}
+
+// Done counts one operation finished.
+func (c *Counter) Done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n--
+	if c.n == 0 && c.idle != nil {
+		close(c.idle)
+		c.idle = nil
+	}
+}
+
+// N returns the number of operations in flight.
+func (c *Counter) N() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// Idle returns a channel that is closed once no operation is in flight (at
+// once if none is).
+func (c *Counter) Idle() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		return closedChan
+	}
+	if c.idle == nil {
+		c.idle = make(chan struct{})
+	}
+	return c.idle
 }

@@ -79,3 +79,30 @@ func TestTrackerConcurrent(t *testing.T) {
 		t.Fatalf("highest commit = %d, want %d", high, n)
 	}
 }
+
+func TestCounter(t *testing.T) {
+	var c commit.Counter
+	select {
+	case <-c.Idle():
+	default:
+		t.Fatal("a new Counter is not idle")
+	}
+	c.Add()
+	c.Add()
+	idle := c.Idle()
+	c.Done()
+	select {
+	case <-idle:
+		t.Fatal("idle with one operation in flight")
+	default:
+	}
+	if c.N() != 1 {
+		t.Fatalf("N = %d, want 1", c.N())
+	}
+	c.Done()
+	select {
+	case <-idle:
+	default:
+		t.Fatal("not idle after the last Done")
+	}
+}

@@ -94,3 +94,14 @@ func Copartitioned(topics map[string][]int32) ([]int32, *Mismatch) {
 	}
 	return parts, nil
 }
+
+// CheckPartitionIDs requires partitions 0..n-1 without gaps.
+func CheckPartitionIDs(topic string, parts []int32) error {
+	sorted := slices.Sorted(slices.Values(parts))
+	for i, id := range sorted {
+		if id != int32(i) {
+			return fmt.Errorf("topic %q has partitions %v: expected 0..%d without gaps", topic, sorted, len(sorted)-1)
+		}
+	}
+	return nil
+}

@@ -136,6 +136,23 @@ func (w *BrokerWatch) Run(ctx context.Context, brokers []string, bound time.Dura
 	}
 }
 
+// Go runs Run in a goroutine until the returned stop is called, which
+// waits for it; the error of an outage that lasted bound goes to onErr,
+// from that goroutine.
+func (w *BrokerWatch) Go(ctx context.Context, brokers []string, bound time.Duration, onChange func(down bool), onErr func(error)) (stop func()) {
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := w.Run(wctx, brokers, bound, onChange); err != nil {
+			onErr(err)
+		}
+	})
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
 // ProbeBrokers dials brokers[preferred] and, if that fails, every other
 // broker in parallel. It returns the index of a broker that accepted a
 // connection, or the errors of all.
