@@ -21,32 +21,24 @@ var (
 //
 // Consumer.Fetch.Default is 256 KiB (sarama: 1 MiB), see below.
 //
-// Components ride out broker outages of up to about 60 s. With Goka's
-// (sarama's) Metadata.Retry of 3 × 250 ms, the producer fails a message
-// as soon as it cannot look up its partition's leader for about a second,
-// so a processor stops (its table write fails) and an emitter's promises
-// fail after a second without brokers. Here Metadata.Retry.Max is 240 with
-// sarama's 250 ms Backoff, bounded by Metadata.Timeout 60 s: a metadata
-// refresh retries for up to 60 s, and sarama skips the retries that would
-// end past the timeout. Net.DialTimeout is 10 s (sarama: 30 s), so that a
-// broker whose host is gone costs one probe 10 s, not half the budget. The
-// other retries stay sarama's, because the metadata budget already bounds
-// them: a produce retry (Producer.Retry.Max 10, Backoff 100 ms) and a
-// partition consumer retry (Consumer.Retry: every 2 s, forever) each start
-// with a leader lookup; Consumer.Group.Rebalance.Retry (4 × 2 s) spaces the
-// joins of a new session, each with a coordinator lookup; Admin.Retry
-// (5 × 100 ms) only covers topic creation at start. Worst cases without
-// any broker, from the moment the brokers went away: a produced message
-// fails after the leader lookup's 60 s plus the dials in flight (≤ 10 s),
-// about 70 s; a processor or view stops after its broker outage timeout
-// (DefaultBrokerOutageTimeout, 60 s, counted from the first failed probe,
-// ≤ 1 s + 2 s later) plus the time its sarama calls in flight take to
-// return, each bounded by Metadata.Timeout + Net.DialTimeout. With
-// brokers coming back, a processor rejoins at once (see
-// WithBrokerOutageTimeout) instead of after the consumer-group backoff.
-// Goka's behaviour: set Metadata.Retry.Max = 3, Metadata.Timeout = 0 and
-// Net.DialTimeout = 30 s, and pass WithBrokerOutageTimeout(0) and
-// WithViewBrokerOutageTimeout(0).
+// Producers ride out about 3 s without a leader. With Goka's (sarama's)
+// Metadata.Retry of 3 × 250 ms, the producer fails a message as soon as it
+// cannot look up its partition's leader for about a second, which a leader
+// election after a broker is killed can take. Here Metadata.Retry.Max is 12
+// with sarama's 250 ms Backoff, bounded by Metadata.Timeout 3 s, and
+// Net.DialTimeout is 10 s (sarama: 30 s). Not longer: sarama's producer
+// refreshes metadata for one partition batch in flight at a time, so after
+// the brokers went away, failing everything it holds takes about the budget
+// per batch, and the batches grow with the budget: with 60 s, Goka's own
+// emitter-disconnect system test needed over ten minutes to Finish, with
+// 15 s still over ten. Processors and views ride out longer outages
+// themselves: they probe their brokers, stop consuming while none answers,
+// and only stop after WithBrokerOutageTimeout or
+// WithViewBrokerOutageTimeout (DefaultBrokerOutageTimeout, 15 s); a table
+// write or emit in flight still fails after the producer's budget and stops
+// the processor, with an error naming the brokers. Goka's behaviour: set
+// Metadata.Retry.Max = 3, Metadata.Timeout = 0 and Net.DialTimeout = 30 s,
+// and pass WithBrokerOutageTimeout(0) and WithViewBrokerOutageTimeout(0).
 func DefaultConfig() *sarama.Config {
 	config := sarama.NewConfig()
 	config.Version = sarama.V2_0_0_0
@@ -72,9 +64,9 @@ func DefaultConfig() *sarama.Config {
 	config.Producer.Return.Errors = true
 	config.Producer.Retry.Max = 10
 
-	// Ride out about 60 s without brokers; see the doc comment.
-	config.Metadata.Retry.Max = 240
-	config.Metadata.Timeout = DefaultBrokerOutageTimeout
+	// Ride out about 3 s without a leader; see the doc comment.
+	config.Metadata.Retry.Max = 12
+	config.Metadata.Timeout = 3 * time.Second
 	config.Net.DialTimeout = 10 * time.Second
 	return config
 }

@@ -61,14 +61,14 @@
 // ([MessageError], [PanicError]) for errors.As. Recovery ends even when a
 // table partition ends in transaction markers or compacted offsets.
 // [DefaultConfig] fetches 256 KiB per partition rather than 1 MiB, which
-// bounds memory, and rides out about 60 s without any broker rather than
-// about one second (Metadata.Retry.Max 240 within Metadata.Timeout 60 s,
+// bounds memory, and its producer rides out about 3 s without a leader
+// rather than about one second (Metadata.Retry.Max 12 within Metadata.Timeout 3 s,
 // Net.DialTimeout 10 s; its doc derives the bounds). Processors and views
 // probe their seed brokers every second: during an outage a processor is in
 // [ProcStateSetup] with [Processor.Recovered] false, a view in
 // [ViewStateConnecting], both report it in their Stats (Brokers), stop
 // consuming and resume when a broker answers; after [WithBrokerOutageTimeout]
-// or [WithViewBrokerOutageTimeout] (60 s) Run returns an error wrapping
+// or [WithViewBrokerOutageTimeout] (15 s) Run returns an error wrapping
 // [ErrBrokerUnreachable] that names the brokers. A processor that lost a
 // set-up session rejoins without the consumer-group backoff. A [StateChangeObserver] that does not keep up misses
 // intermediate states rather than blocking its component.

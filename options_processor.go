@@ -243,7 +243,7 @@ func WithTester(t Tester) ProcessorOption {
 // When no broker answered for d, Run returns an error wrapping
 // ErrBrokerUnreachable that names the brokers. 0 rides out any outage.
 // Processors run by the tester do not probe. Default:
-// DefaultBrokerOutageTimeout (60 s). Not in Goka, whose processor notices
+// DefaultBrokerOutageTimeout (15 s). Not in Goka, whose processor notices
 // an outage only when a request fails.
 func WithBrokerOutageTimeout(d time.Duration) ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) { o.brokerOutageTimeout = d }

@@ -186,7 +186,7 @@ func WithViewTester(t Tester) ViewOption {
 // wrapping ErrBrokerUnreachable that names the brokers. 0 rides out any
 // outage. With WithViewAutoReconnect the view rides out any outage, as if
 // d were 0. Views run by the tester do not probe. Default:
-// DefaultBrokerOutageTimeout (60 s). Not in Goka, whose view keeps
+// DefaultBrokerOutageTimeout (15 s). Not in Goka, whose view keeps
 // "running" without brokers.
 func WithViewBrokerOutageTimeout(d time.Duration) ViewOption {
 	return func(o *voptions, table Table, codec Codec) { o.outageTimeout = d }

@@ -9,11 +9,11 @@ import (
 // DefaultBrokerOutageTimeout is how long a processor or a view goes without
 // reaching any of its brokers before Run returns an error wrapping
 // ErrBrokerUnreachable (see WithBrokerOutageTimeout and
-// WithViewBrokerOutageTimeout). It matches the time DefaultConfig's sarama
-// retries last without a broker (Metadata.Timeout), so that a component
-// stops with this error, naming the brokers, rather than with the first
-// request sarama gave up on.
-const DefaultBrokerOutageTimeout = 60 * time.Second
+// WithViewBrokerOutageTimeout). An idle component rides out that long; a
+// table write or emit in flight fails after the producer's own budget
+// (DefaultConfig: about 3 s), and the processor's error then names the
+// brokers too.
+const DefaultBrokerOutageTimeout = 15 * time.Second
 
 // brokerStats converts a broker watch's state into BrokerStats.
 func brokerStats(w *kafka.BrokerWatch) BrokerStats {

@@ -218,22 +218,25 @@ func TestBrokerOutageTimeoutValidation(t *testing.T) {
 	require.False(t, errors.Is(err, goka.ErrBrokerUnreachable))
 }
 
-// An emitter with the default retries (the global test config: 240
-// metadata retries 50 ms apart) rides out a broker stopped and started
-// again on its port: a message emitted during the outage is delivered once
-// the broker is back, and none fails.
+// An emitter with DefaultConfig's producer retries (metadata lookups for
+// up to 3 s; Goka's give up after about 1 s) rides out a broker stopped and
+// started again on its port a second later: a message emitted during the
+// outage is delivered once the broker is back, and none fails.
 func TestBrokerOutageEmitterRidesOut(t *testing.T) {
 	port, dir := freePort(t), t.TempDir()
 	opts := []kafkatest.Option{kafkatest.Port(port), kafkatest.DataDir(dir)}
 	c := outageCluster(t, opts...)
 	brokers := c.Brokers()
-	em := emitter(t, brokers, "input", new(codec.String))
+	em, err := goka.NewEmitter(brokers, "input", new(codec.String),
+		goka.WithEmitterProducerBuilder(goka.ProducerBuilderWithConfig(goka.DefaultConfig())))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = em.Finish() })
 	require.NoError(t, em.EmitSync("before", "v"))
 
 	c.Close()
 	prom, err := em.Emit("during", "v")
 	require.NoError(t, err)
-	time.Sleep(2 * time.Second)
+	time.Sleep(time.Second)
 	var c2 *kafkatest.Cluster
 	eventually(t, 20*time.Second, func() bool {
 		c2, err = kafkatest.New(append([]kafkatest.Option{kafkatest.Partitions(4)}, opts...)...)

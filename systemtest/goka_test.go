@@ -928,7 +928,7 @@ func proxyFor(t *testing.T) (*proxy, []string) {
 }
 
 // gokaRetries sets the retries of Goka's DefaultConfig, as documented in
-// DefaultConfig: goka's ride out about 60 s without brokers, and Goka's
+// DefaultConfig: goka's ride out about 15 s without brokers, and Goka's
 // behaviour these tests check is to fail within a cut.
 func gokaRetries(cfg *sarama.Config) *sarama.Config {
 	cfg.Metadata.Retry.Max = 3
