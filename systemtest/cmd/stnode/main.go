@@ -31,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	goka "github.com/e3793d55/goka"
 	"github.com/e3793d55/goka/codec"
@@ -122,11 +123,12 @@ func runProcessor(ctx context.Context, brokers []string, group, input, dir strin
 		}),
 		goka.Persist(new(codec.String)),
 	)
-	backoff := stcfg.Backoff
+	backoff, outage := stcfg.Backoff, 60*time.Second // as long as stcfg.Config's retries last
 	if defaults {
-		backoff = goka.DefaultBackoffBuilder
+		backoff, outage = goka.DefaultBackoffBuilder, goka.DefaultBrokerOutageTimeout
 	}
 	p, err := goka.NewProcessor(brokers, g,
+		goka.WithBrokerOutageTimeout(outage),
 		goka.WithStorageBuilder(storage.DefaultBuilder(dir)),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithTopicManagerConfig(tmc)),
 		goka.WithBackoffBuilder(backoff),
