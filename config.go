@@ -25,8 +25,9 @@ var (
 // Metadata.Retry of 3 × 250 ms, the producer fails a message as soon as it
 // cannot look up its partition's leader for about a second, which a leader
 // election after a broker is killed can take. Here Metadata.Retry.Max is 12
-// with sarama's 250 ms Backoff, bounded by Metadata.Timeout 3 s, and
-// Net.DialTimeout is 10 s (sarama: 30 s). Not longer: sarama's producer
+// with sarama's 250 ms Backoff, and Net.DialTimeout is 10 s (sarama: 30 s).
+// Metadata.Timeout stays 0, so that a program raising Metadata.Retry.Max,
+// as Goka users do to ride out restarts, gets all of its retries. Not longer: sarama's producer
 // refreshes metadata for one partition batch in flight at a time, so after
 // the brokers went away, failing everything it holds takes about the budget
 // per batch, and the batches grow with the budget: with 60 s, Goka's own
@@ -37,8 +38,8 @@ var (
 // WithViewBrokerOutageTimeout (DefaultBrokerOutageTimeout, 15 s); a table
 // write or emit in flight still fails after the producer's budget and stops
 // the processor, with an error naming the brokers. Goka's behaviour: set
-// Metadata.Retry.Max = 3, Metadata.Timeout = 0 and Net.DialTimeout = 30 s,
-// and pass WithBrokerOutageTimeout(0) and WithViewBrokerOutageTimeout(0).
+// Metadata.Retry.Max = 3 and Net.DialTimeout = 30 s, and pass
+// WithBrokerOutageTimeout(0) and WithViewBrokerOutageTimeout(0).
 func DefaultConfig() *sarama.Config {
 	config := sarama.NewConfig()
 	config.Version = sarama.V2_0_0_0
@@ -66,7 +67,6 @@ func DefaultConfig() *sarama.Config {
 
 	// Ride out about 3 s without a leader; see the doc comment.
 	config.Metadata.Retry.Max = 12
-	config.Metadata.Timeout = 3 * time.Second
 	config.Net.DialTimeout = 10 * time.Second
 	return config
 }

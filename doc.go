@@ -62,8 +62,8 @@
 // table partition ends in transaction markers or compacted offsets.
 // [DefaultConfig] fetches 256 KiB per partition rather than 1 MiB, which
 // bounds memory, and its producer rides out about 3 s without a leader
-// rather than about one second (Metadata.Retry.Max 12 within Metadata.Timeout 3 s,
-// Net.DialTimeout 10 s; its doc derives the bounds). Processors and views
+// rather than about one second (Metadata.Retry.Max 12, Net.DialTimeout
+// 10 s; its doc derives the bounds). Processors and views
 // probe their seed brokers every second: during an outage a processor is in
 // [ProcStateSetup] with [Processor.Recovered] false, a view in
 // [ViewStateConnecting], both report it in their Stats (Brokers), stop

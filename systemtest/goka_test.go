@@ -928,11 +928,10 @@ func proxyFor(t *testing.T) (*proxy, []string) {
 }
 
 // gokaRetries sets the retries of Goka's DefaultConfig, as documented in
-// DefaultConfig: goka's ride out about 15 s without brokers, and Goka's
-// behaviour these tests check is to fail within a cut.
+// DefaultConfig: goka's producer rides out about 3 s without a leader, and
+// Goka's behaviour these tests check is to fail within a cut.
 func gokaRetries(cfg *sarama.Config) *sarama.Config {
 	cfg.Metadata.Retry.Max = 3
-	cfg.Metadata.Timeout = 0
 	cfg.Net.DialTimeout = 30 * time.Second
 	return cfg
 }

@@ -31,11 +31,9 @@ func Config(acksAll bool) *sarama.Config {
 	// sarama's producer fails a message at once when it cannot refresh the
 	// metadata of its partition (all brokers unreachable), whatever
 	// Producer.Retry says; a processor whose table write fails stops (as in
-	// Goka). 60 x 500 ms of metadata retries outlast the outages;
-	// DefaultConfig's Metadata.Timeout (3 s) would cut them short.
+	// Goka). 60 x 500 ms of metadata retries outlast the outages.
 	cfg.Metadata.Retry.Max = 60
 	cfg.Metadata.Retry.Backoff = 500 * time.Millisecond
-	cfg.Metadata.Timeout = 0
 	cfg.Net.DialTimeout = 5 * time.Second
 	if acksAll {
 		cfg.Producer.RequiredAcks = sarama.WaitForAll
