@@ -48,7 +48,9 @@
 // [NewProcessor] and [NewView] do no network I/O; [Processor.Run] checks
 // and creates the topics, and [View.Run] waits for a table topic that does
 // not exist yet (see [WithViewTopicWait]), so a view started together with
-// the processor of its table works as in Goka. [NewEmitter] creates its
+// the processor of its table works as in Goka; a processor asks again for
+// up to 3 s for a missing input or joined topic, whose metadata may lag
+// behind its creation on a cluster. [NewEmitter] creates its
 // producer, which connects, as in Goka. The ...WithConfig builders copy
 // the sarama config instead of writing ClientID and Partitioner into it,
 // so one config can serve several components. [Processor.Get] fails with
