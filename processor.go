@@ -459,7 +459,7 @@ func (p *Processor) prepareTopics(ctx context.Context) (int, error) {
 	)
 	check := append(p.graph.InputStreams().Topics(), p.graph.JointTables().Topics()...)
 	for _, topic := range check {
-		parts, err := p.visiblePartitions(ctx, topic)
+		parts, err := kafka.WhileNotFound(ctx, func() ([]int32, error) { return topicPartitions(ctx, p.tmgr, topic) })
 		if err != nil {
 			return 0, fmt.Errorf("processor %q: topic %q: %w", p.graph.Group(), topic, err)
 		}
@@ -486,30 +486,6 @@ func (p *Processor) prepareTopics(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// topicVisibleWait is how long Run asks again for an input or joined topic
-// that the metadata does not show. On a cluster, a topic created a moment
-// ago through one broker (by another program, or a test that starts the
-// processor right after creating its topics) is not yet in every broker's
-// metadata, and Goka's own system tests start processors that way.
-const topicVisibleWait = 3 * time.Second
-
-// visiblePartitions returns the partitions of topic, asking again for up to
-// topicVisibleWait while the topic is not found.
-func (p *Processor) visiblePartitions(ctx context.Context, topic string) ([]int32, error) {
-	deadline := time.Now().Add(topicVisibleWait)
-	for {
-		parts, err := topicPartitions(ctx, p.tmgr, topic)
-		if !errors.Is(err, ErrTopicNotFound) || !time.Now().Before(deadline) {
-			return parts, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
 }
 
 // runLookups starts the lookup views and waits until all are recovered.

@@ -443,3 +443,29 @@ func TestNewValidates(t *testing.T) {
 		t.Error("Table.Replication 0 accepted")
 	}
 }
+
+// WhileNotFound asks again while the topic is not found, and returns other
+// errors and successes at once.
+func TestWhileNotFound(t *testing.T) {
+	calls := 0
+	parts, err := WhileNotFound(context.Background(), func() ([]int32, error) {
+		calls++
+		if calls < 3 {
+			return nil, fmt.Errorf("topic %q: %w", "t", ErrTopicNotFound)
+		}
+		return []int32{0, 1}, nil
+	})
+	if err != nil || len(parts) != 2 || calls != 3 {
+		t.Fatalf("got %v, %v after %d calls; want 2 partitions after 3", parts, err, calls)
+	}
+	other := errors.New("broker down")
+	calls = 0
+	if _, err := WhileNotFound(context.Background(), func() ([]int32, error) { calls++; return nil, other }); !errors.Is(err, other) || calls != 1 {
+		t.Fatalf("other error: %v after %d calls; want it at once", err, calls)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := WhileNotFound(ctx, func() ([]int32, error) { return nil, ErrTopicNotFound }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+}

@@ -368,3 +368,27 @@ func (tm *TopicManager) configProblems(topic string, rfactor int, config map[str
 	}
 	return problems
 }
+
+// VisibleWait is how long WhileNotFound asks again for a topic that the
+// metadata does not show. On a cluster, a topic created a moment ago
+// through one broker (by another program, or a test that starts a
+// processor right after creating its topics) is not yet in every broker's
+// metadata; Goka's own system tests start processors that way.
+const VisibleWait = 3 * time.Second
+
+// WhileNotFound calls partitions until it returns something other than an
+// error wrapping ErrTopicNotFound, for up to VisibleWait, every 250 ms.
+func WhileNotFound(ctx context.Context, partitions func() ([]int32, error)) ([]int32, error) {
+	deadline := time.Now().Add(VisibleWait)
+	for {
+		parts, err := partitions()
+		if !errors.Is(err, ErrTopicNotFound) || !time.Now().Before(deadline) {
+			return parts, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
