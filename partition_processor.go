@@ -405,6 +405,20 @@ func (pp *partitionProcessor) runCallback(cb ProcessCallback, cctx *cbContext, v
 }
 
 func (pp *partitionProcessor) visit(ctx context.Context, v *visitItem) {
+	// A visit counts as done once its table writes are in local storage,
+	// which this goroutine applies: finish the previous visit's writes
+	// before starting the next one, so that a long visit does not hold
+	// back the completion (and Get's view) of the one before, as in Goka.
+	for pp.unacked.InFlight() > 0 {
+		select {
+		case <-pp.unacked.Signal():
+			pp.applyAcked()
+		case <-ctx.Done():
+			return
+		case <-pp.proc.failed:
+			return
+		}
+	}
 	if err := v.ctx.Err(); err != nil {
 		return // VisitAll returned on the cancel and counts no more visits
 	}

@@ -67,6 +67,7 @@ func (pp *partitionProcessor) applyAcked() {
 				pp.table.StoreOffset(a.offset)
 			}
 		}
+		pp.unacked.Done()
 		w.c.finishOne(err, true)
 	}
 	pp.unacked.Recycle(batch)
@@ -77,6 +78,7 @@ func (pp *partitionProcessor) applyAcked() {
 // reaches storage, and the processor stops).
 func (w *tableWrite) acked(msg *sarama.ProducerMessage, err error) {
 	if err != nil {
+		w.c.pp.unacked.Done()
 		w.c.finishOne(err, true)
 		return
 	}

@@ -1,6 +1,9 @@
 package table
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Pending are the table writes of one partition that Kafka has not
 // acknowledged yet, and the acknowledgements waiting to be applied. The
@@ -11,8 +14,9 @@ import "sync"
 // the partition's goroutine takes them in batches (Take, Recycle) when
 // Signal fires. A is what the caller needs to apply an acknowledgement.
 type Pending[A any] struct {
-	seq    uint64
-	latest map[string]pendingWrite // the newest unacknowledged write of each key
+	inflight atomic.Int64 // writes added and not yet Done
+	seq      uint64
+	latest   map[string]pendingWrite // the newest unacknowledged write of each key
 
 	mu     sync.Mutex
 	acked  []A           // queued by the acknowledgement goroutine
@@ -33,6 +37,7 @@ func NewPending[A any]() *Pending[A] {
 
 // Add records a write of key and returns its sequence number.
 func (p *Pending[A]) Add(key string, value []byte, del bool) uint64 {
+	p.inflight.Add(1)
 	p.seq++
 	p.latest[key] = pendingWrite{seq: p.seq, value: value, del: del}
 	return p.seq
@@ -57,6 +62,13 @@ func (p *Pending[A]) Forget(key string, seq uint64) {
 		delete(p.latest, key)
 	}
 }
+
+// Done counts one added write as finished: applied, or failed. It may be
+// called from any goroutine.
+func (p *Pending[A]) Done() { p.inflight.Add(-1) }
+
+// InFlight returns the number of writes added and not yet Done.
+func (p *Pending[A]) InFlight() int64 { return p.inflight.Load() }
 
 // Queue hands an acknowledgement to the partition's goroutine. It may be
 // called from any goroutine and never blocks.
