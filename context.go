@@ -299,7 +299,7 @@ func (c *cbContext) emitRaw(topic, key string, data []byte, headers Headers, tw 
 			tw.acked(msg, err)
 			return
 		}
-		c.finishOne(err, true)
+		c.finishOne(c.pp.produceFailed(err), true)
 	})
 }
 
@@ -307,9 +307,16 @@ func (c *cbContext) DeferCommit() func(error) {
 	c.mu.Lock()
 	c.pending++
 	c.mu.Unlock()
+	if t := c.pp.txn; t != nil {
+		// Exactly-once: the transaction commits once this is called.
+		t.deferred.Add()
+	}
 	var once sync.Once
 	return func(err error) {
 		once.Do(func() {
+			if t := c.pp.txn; t != nil {
+				defer t.deferred.Done()
+			}
 			if err != nil {
 				err = fmt.Errorf("deferred commit: %w", err)
 			}

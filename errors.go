@@ -39,6 +39,15 @@ var (
 	// ErrBrokerUnreachable is returned when the brokers cannot be reached
 	// within the configured time.
 	ErrBrokerUnreachable = kafka.ErrBrokerUnreachable
+	// ErrTransactionAborted is wrapped by the error of a transaction that
+	// did not commit under ExactlyOnce, together with its cause: a
+	// produce or commit error, a fenced producer (sarama.ErrProducerFenced,
+	// ErrInvalidProducerEpoch) or group member (sarama.ErrIllegalGeneration,
+	// ErrUnknownMemberId) after the partition moved to another instance.
+	// Nothing of such a transaction becomes visible; the processor logs it
+	// and rejoins the group, and Run returns it only when many
+	// transactions in a row failed.
+	ErrTransactionAborted = errors.New("transaction aborted")
 )
 
 // PanicError is the error of a callback that panicked. It carries the

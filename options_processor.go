@@ -6,6 +6,8 @@ import (
 	"hash"
 	"time"
 
+	"github.com/IBM/sarama"
+
 	"github.com/e3793d55/goka/storage"
 )
 
@@ -30,6 +32,17 @@ type poptions struct {
 	builders               builders
 	testerClientID         bool
 	brokerOutageTimeout    time.Duration
+
+	// Exactly-once (options_eos.go).
+	guarantee      ProcessingGuarantee
+	commitInterval time.Duration  // 0: the guarantee's default
+	saramaConfig   *sarama.Config // WithSaramaConfig; nil: the builders' own
+	// customBuilders names the options that replaced a Kafka client
+	// builder, which exactly-once cannot configure.
+	customBuilders []string
+	// txnConfig is the config of the transactional producers, set by
+	// finish under exactly-once.
+	txnConfig *sarama.Config
 }
 
 // applyDefaults sets every processor default in one place.
@@ -88,6 +101,7 @@ func (o *poptions) validate() error {
 	if o.brokerOutageTimeout < 0 {
 		errs = append(errs, fmt.Errorf("BrokerOutageTimeout must be >= 0, got %v (WithBrokerOutageTimeout)", o.brokerOutageTimeout))
 	}
+	errs = append(errs, o.validateGuarantee()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid processor options: %w", errors.Join(errs...))
 	}
@@ -127,19 +141,28 @@ func WithTopicManagerBuilder(tmb TopicManagerBuilder) ProcessorOption {
 // WithConsumerGroupBuilder sets the consumer group builder. Default:
 // DefaultConsumerGroupBuilder.
 func WithConsumerGroupBuilder(cgb ConsumerGroupBuilder) ProcessorOption {
-	return func(o *poptions, gg *GroupGraph) { o.builders.consumerGroup = cgb }
+	return func(o *poptions, gg *GroupGraph) {
+		o.builders.consumerGroup = cgb
+		o.customBuilders = append(o.customBuilders, "WithConsumerGroupBuilder")
+	}
 }
 
 // WithConsumerSaramaBuilder sets the builder of the consumer reading
 // tables. Default: DefaultSaramaConsumerBuilder.
 func WithConsumerSaramaBuilder(cgb SaramaConsumerBuilder) ProcessorOption {
-	return func(o *poptions, gg *GroupGraph) { o.builders.consumerSarama = cgb }
+	return func(o *poptions, gg *GroupGraph) {
+		o.builders.consumerSarama = cgb
+		o.customBuilders = append(o.customBuilders, "WithConsumerSaramaBuilder")
+	}
 }
 
 // WithProducerBuilder sets the producer builder. Default:
 // DefaultProducerBuilder.
 func WithProducerBuilder(pb ProducerBuilder) ProcessorOption {
-	return func(o *poptions, gg *GroupGraph) { o.builders.producer = pb }
+	return func(o *poptions, gg *GroupGraph) {
+		o.builders.producer = pb
+		o.customBuilders = append(o.customBuilders, "WithProducerBuilder")
+	}
 }
 
 // WithBackoffBuilder sets the backoff between reconnection attempts of the

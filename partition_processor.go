@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,11 @@ type partitionProcessor struct {
 	// unacked are the table writes Kafka has not acknowledged yet.
 	unacked *unackedWrites
 
+	// txn is the transaction state under ExactlyOnce (eos.go), nil under
+	// AtLeastOnce; bg runs its producer's constructor.
+	txn *partitionTxn
+	bg  sync.WaitGroup
+
 	cancel    context.CancelFunc
 	recovered chan struct{} // closed when processing starts
 	stopped   chan struct{} // closed when processing ends
@@ -56,6 +62,9 @@ type inputTopic struct {
 	// hwm is the high-water mark of the topic partition's claim, stored by
 	// ConsumeClaim with every message it hands over.
 	hwm atomic.Int64
+	// Under ExactlyOnce (partition goroutine only): the offset to commit
+	// after the messages processed so far, and the one last committed.
+	txnNext, committedNext int64
 }
 
 type visitItem struct {
@@ -94,6 +103,10 @@ func newPartitionProcessor(proc *Processor, partition int32, session sarama.Cons
 		pp.inputs[t] = &inputTopic{tracker: new(commit.Tracker), codec: proc.graph.codec(t), cb: proc.graph.callback(t)}
 	}
 	pp.partitionTables = proc.newPartitionTables(partition, runModeActive)
+	if proc.opts.exactlyOnce() {
+		pp.txn = &partitionTxn{id: transactionalID(proc.graph.Group(), partition)}
+		pp.producer = nil // openTxn sets the partition's own
+	}
 	return pp
 }
 
@@ -103,11 +116,22 @@ func (pp *partitionProcessor) start(ctx context.Context) {
 	go func() {
 		defer close(pp.done)
 		err := pp.run(ctx)
+		if cerr := pp.closeTxn(); cerr != nil {
+			pp.proc.log.Printf("goka: processor %q: partition %d: %v", pp.graph.Group(), pp.partition, cerr)
+		}
 		if cerr := pp.closeTables(); cerr != nil {
 			err = errors.Join(err, cerr)
 		}
+		pp.bg.Wait()
 		pp.state.SetState(PPStateStopped)
-		if err != nil {
+		var terr *txnError
+		switch {
+		case err == nil:
+		case errors.As(err, &terr) && pp.proc.failure() == nil:
+			// Nothing of the transaction is visible: rejoining resumes
+			// every partition from what was committed.
+			pp.proc.txnFailed(err)
+		default:
 			pp.err = err
 			pp.proc.fail(err)
 		}
@@ -185,6 +209,14 @@ func (pt *partitionTables) statsWith(in map[string]*InputStats, out map[string]*
 func (pp *partitionProcessor) run(ctx context.Context) error {
 	defer close(pp.stopped)
 	pp.state.SetState(PPStateRecovering)
+	if pp.txn != nil {
+		// Before recovery: initializing the producer fences the previous
+		// owner's and ends its transaction, whose records recovery
+		// would otherwise wait for.
+		if err := pp.openTxn(ctx); err != nil || ctx.Err() != nil {
+			return err
+		}
+	}
 	for _, t := range pp.tables() {
 		if err := t.Open(); err != nil {
 			return fmt.Errorf("error setting up (partition=%d): %w", pp.partition, err)
@@ -241,19 +273,33 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 
 	flush := time.NewTicker(pp.opts.storageFlushInterval)
 	defer flush.Stop()
+	var commitC <-chan time.Time
+	if pp.txn != nil {
+		commitT := time.NewTicker(pp.opts.commitInterval)
+		defer commitT.Stop()
+		commitC = commitT.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			pp.drain()
-			return pp.flushTables()
+			return pp.stop(ctx)
 		case <-joinFailed:
 			if err := joinErr(); err != nil {
+				if pp.txn != nil && pp.txn.open {
+					_ = pp.abortTxn(err)
+				}
 				return err
 			}
-			pp.drain() // ctx ended
-			return pp.flushTables()
+			return pp.stop(ctx) // ctx ended
+		case <-commitC:
+			if err := pp.commitTxn(ctx, false); err != nil {
+				return err
+			}
 		case msg := <-pp.input:
 			if err := pp.processBuffered(ctx, msg); err != nil {
+				if pp.txn != nil && pp.txn.open {
+					_ = pp.abortTxn(err)
+				}
 				return err
 			}
 		case <-pp.unacked.Signal():
@@ -266,6 +312,18 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// stop ends a partition whose ctx ended: what it processed is committed
+// (exactly-once) or acknowledged (at-least-once), and the storage flushed.
+func (pp *partitionProcessor) stop(ctx context.Context) error {
+	var err error
+	if pp.txn != nil {
+		err = pp.commitTxn(ctx, true)
+	} else {
+		pp.drain()
+	}
+	return errors.Join(err, pp.flushTables())
 }
 
 // processBuffered processes msg and then the messages already buffered,
@@ -337,6 +395,12 @@ func (pp *partitionProcessor) process(ctx context.Context, msg *sarama.ConsumerM
 			Err: fmt.Errorf("topic %q is not an input of group %q", msg.Topic, pp.graph.Group())}
 	}
 	pp.stats.countInput(msg.Topic, len(msg.Value), msg.Offset, in.hwm.Load(), msg.Timestamp)
+	if pp.txn != nil {
+		if err := pp.beginTxn(); err != nil {
+			return err
+		}
+		in.txnNext = msg.Offset + 1
+	}
 	if msg.Value == nil && pp.opts.nilHandling == NilIgnore {
 		in.tracker.Add(msg.Offset)
 		pp.markDone(in.tracker, msg.Topic, msg.Offset)
@@ -384,7 +448,9 @@ func (pp *partitionProcessor) messageDone(c *cbContext, err error) {
 }
 
 func (pp *partitionProcessor) markDone(tracker *commit.Tracker, topic string, offset int64) {
-	if next, ok := tracker.Done(offset); ok {
+	if next, ok := tracker.Done(offset); ok && pp.txn == nil {
+		// Under exactly-once the offsets are committed in the
+		// transaction instead (commitTxn).
 		pp.session.MarkOffset(topic, pp.partition, next, "")
 	}
 }
@@ -422,6 +488,16 @@ func (pp *partitionProcessor) visit(ctx context.Context, v *visitItem) {
 	if err := v.ctx.Err(); err != nil {
 		return // VisitAll returned on the cancel and counts no more visits
 	}
+	done := v.done
+	if pp.txn != nil {
+		if err := pp.beginTxn(); err != nil {
+			done(err)
+			pp.proc.txnFailed(err)
+			return
+		}
+		// A visit is done once its transaction committed.
+		done = pp.deferVisit(done)
+	}
 	cctx := &cbContext{
 		pp:        pp,
 		ctx:       ctx,
@@ -429,7 +505,7 @@ func (pp *partitionProcessor) visit(ctx context.Context, v *visitItem) {
 		key:       v.key,
 		partition: pp.partition,
 		timestamp: time.Now(),
-		done:      v.done,
+		done:      done,
 	}
 	err := pp.runCallback(v.cb, cctx, v.meta)
 	cctx.callbackReturned(err)
@@ -439,5 +515,9 @@ func (pp *partitionProcessor) visit(ctx context.Context, v *visitItem) {
 }
 
 func (pp *partitionProcessor) statsSnapshot() *PartitionProcStats {
-	return pp.statsWith(pp.stats.snapshot())
+	s := pp.statsWith(pp.stats.snapshot())
+	if pp.txn != nil {
+		s.Transactions = pp.txn.snapshot()
+	}
+	return s
 }

@@ -59,6 +59,14 @@ type Processor struct {
 	done    chan struct{} // closed when Run returned
 
 	outage kafka.BrokerWatch // whether the brokers answer; see consume
+	// sess cancels the running consumer-group session: the broker watch
+	// ends it in an outage, a failed transaction to rejoin (txnFailed).
+	sess kafka.SessionCancel
+	// txnRejoins counts the transactions that failed since one last
+	// committed (exactly-once).
+	txnRejoins atomic.Int64
+	// bg runs fenceStale's requests, which take no context; Run waits.
+	bg sync.WaitGroup
 }
 
 // NewProcessor validates the group graph and the options and returns a
@@ -84,6 +92,7 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("creating processor of group %q: %w", gg.Group(), err)
 	}
+	opts.finishClients()
 	if globalConfigCopy().Producer.RequiredAcks == sarama.NoResponse {
 		return nil, fmt.Errorf("creating processor of group %q: Producer.RequiredAcks NoResponse is not supported: table writes must be acknowledged", gg.Group())
 	}
@@ -283,6 +292,7 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 	p.runMu.Unlock()
 	defer func() {
 		cancel()
+		p.bg.Wait()
 		if ferr := p.failure(); ferr != nil {
 			rerr = errors.Join(ferr, rerr)
 		}
@@ -326,12 +336,14 @@ func (p *Processor) run(ctx context.Context) (rerr error) {
 	p.numPartitions = n
 	p.mu.Unlock()
 
-	producer, err := p.opts.builders.producer(p.brokers, p.opts.clientID, p.opts.hasher)
-	if err != nil {
-		return fmt.Errorf("processor %q: creating producer: %w", p.graph.Group(), err)
+	if !p.opts.exactlyOnce() { // under exactly-once each partition has its own
+		producer, err := p.opts.builders.producer(p.brokers, p.opts.clientID, p.opts.hasher)
+		if err != nil {
+			return fmt.Errorf("processor %q: creating producer: %w", p.graph.Group(), err)
+		}
+		cleanups = append(cleanups, producer.Close)
+		p.producer = producer
 	}
-	cleanups = append(cleanups, producer.Close)
-	p.producer = producer
 
 	consumer, err := p.opts.builders.consumerSarama(p.brokers, p.opts.clientID)
 	if err != nil {
@@ -386,7 +398,7 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 	// The handler gets Run's ctx, not a session's: standby partitions
 	// started between sessions live as long as Run.
 	h := &groupHandler{p: p, ctx: ctx}
-	sess := new(kafka.SessionCancel)
+	sess := &p.sess
 	stopWatch := p.watchBrokers(ctx, sess)
 	defer stopWatch()
 	for {
@@ -418,6 +430,13 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 		}
 		// Between sessions nothing is processed: Setup sets Running again.
 		p.state.SetState(ProcStateSetup)
+		if p.opts.exactlyOnce() && errors.Is(err, sarama.ErrUnstableOffsetCommit) {
+			if ferr := p.fenceStale(ctx); ferr != nil {
+				p.log.Printf("goka: processor %q: %v", p.graph.Group(), ferr)
+			}
+			backoff.Reset()
+			continue
+		}
 		outage := sess.EndedForOutage()
 		if err == nil || outage || h.setups.Load() > setups {
 			// A rebalance, a session ended by the broker watch, or a

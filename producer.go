@@ -39,6 +39,12 @@ func NewProducer(brokers []string, config *sarama.Config) (Producer, error) {
 		c.Producer.Return.Errors = true
 		config = &c
 	}
+	return newProducer(brokers, config)
+}
+
+// newProducer returns a producer on a sarama AsyncProducer built from
+// config, which must return successes and errors.
+func newProducer(brokers []string, config *sarama.Config) (*producer, error) {
 	ap, err := sarama.NewAsyncProducer(brokers, config)
 	if err != nil {
 		return nil, fmt.Errorf("creating producer on %v: %w", brokers, err)

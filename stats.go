@@ -50,6 +50,9 @@ type PartitionProcStats struct {
 	Joined     map[string]*TableStats
 	Input      map[string]*InputStats
 	Output     map[string]*OutputStats
+	// Transactions are the partition's transactions under ExactlyOnce;
+	// nil under AtLeastOnce. Not in Goka.
+	Transactions *TransactionStats
 }
 
 // RecoveryStats describe the recovery of a table partition: Offset is the

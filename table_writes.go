@@ -50,27 +50,39 @@ func (pp *partitionProcessor) applyAcked() {
 		pp.unacked.Recycle(batch)
 		return
 	}
-	st := pp.table.Storage()
 	for _, a := range batch {
-		w := a.w
 		var err error
-		if w.del {
-			err = st.Delete(w.key)
+		if pp.txn != nil {
+			// Exactly-once: the write reaches storage once its transaction
+			// committed (applyTxnWrites); until then Value sees it here.
+			pp.txn.writes = append(pp.txn.writes, a)
 		} else {
-			err = st.Set(w.key, w.value)
-		}
-		if err != nil {
-			err = fmt.Errorf("writing table value of key %q to local storage: %w", w.key, err)
-		} else {
-			pp.unacked.Forget(w.key, w.seq)
-			if a.partition == pp.partition {
-				pp.table.StoreOffset(a.offset)
-			}
+			err = pp.applyWrite(a)
 		}
 		pp.unacked.Done()
-		w.c.finishOne(err, true)
+		a.w.c.finishOne(err, true)
 	}
 	pp.unacked.Recycle(batch)
+}
+
+// applyWrite writes an acknowledged table write to local storage.
+func (pp *partitionProcessor) applyWrite(a ackedWrite) error {
+	w := a.w
+	var err error
+	st := pp.table.Storage()
+	if w.del {
+		err = st.Delete(w.key)
+	} else {
+		err = st.Set(w.key, w.value)
+	}
+	if err != nil {
+		return fmt.Errorf("writing table value of key %q to local storage: %w", w.key, err)
+	}
+	pp.unacked.Forget(w.key, w.seq)
+	if a.partition == pp.partition {
+		pp.table.StoreOffset(a.offset)
+	}
+	return nil
 }
 
 // acked is the acknowledgement of w's message: a success is queued for the
@@ -79,7 +91,7 @@ func (pp *partitionProcessor) applyAcked() {
 func (w *tableWrite) acked(msg *sarama.ProducerMessage, err error) {
 	if err != nil {
 		w.c.pp.unacked.Done()
-		w.c.finishOne(err, true)
+		w.c.finishOne(w.c.pp.produceFailed(err), true)
 		return
 	}
 	w.c.pp.unacked.Queue(ackedWrite{w: w, partition: msg.Partition, offset: msg.Offset})

@@ -1,9 +1,11 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 
 	"github.com/IBM/sarama"
@@ -91,7 +93,13 @@ func (d *closingDialer) closeAll() {
 }
 
 // noDataBetween fetches the batches of the partition from offset from on
-// from broker, its leader, and checks them.
+// from broker, its leader, and checks them. It fetches read_committed, so
+// that the response lists the aborted transactions: their records are
+// skipped by a read_committed consumer and count as no data here, as
+// markers do (after an aborted transaction, a table written under
+// exactly-once ends with records no recovery sees). A read_committed fetch
+// stops at the last stable offset: records of a transaction still open
+// are not in the response, so the range is not reported empty.
 func noDataBetween(broker *sarama.Broker, topic string, partition int32, from, hwm int64) (bool, error) {
 	const maxBytes = 1 << 20
 	req := &sarama.FetchRequest{
@@ -99,7 +107,7 @@ func noDataBetween(broker *sarama.Broker, topic string, partition int32, from, h
 		MaxWaitTime: 100,
 		MinBytes:    1,
 		MaxBytes:    maxBytes,
-		Isolation:   sarama.ReadUncommitted,
+		Isolation:   sarama.ReadCommitted,
 	}
 	req.AddBlock(topic, partition, from, maxBytes, -1)
 	resp, err := broker.Fetch(req)
@@ -113,26 +121,49 @@ func noDataBetween(broker *sarama.Broker, topic string, partition int32, from, h
 	if block.Err != sarama.ErrNoError {
 		return false, fmt.Errorf("fetching %s/%d at %d: %w", topic, partition, from, block.Err)
 	}
+	return onlyMarkersOrAborted(block, from, hwm), nil
+}
+
+// onlyMarkersOrAborted reports whether the batches of block hold no data
+// record of [from, hwm) that a read_committed consumer would deliver: the
+// Java consumer's filter (an aborted transaction begins at its first
+// offset and ends at its producer's next control batch).
+func onlyMarkersOrAborted(block *sarama.FetchResponseBlock, from, hwm int64) bool {
+	aborted := slices.Clone(block.AbortedTransactions)
+	slices.SortFunc(aborted, func(a, b *sarama.AbortedTransaction) int { return cmp.Compare(a.FirstOffset, b.FirstOffset) })
+	if block.LastStableOffset >= 0 && block.LastStableOffset < hwm {
+		return false // an open transaction: its records may yet commit
+	}
+	inAborted := make(map[int64]bool)
 	last := from - 1
 	for _, records := range block.RecordsSet {
 		batch := records.RecordBatch
 		if batch == nil {
 			// Legacy message sets carry no markers: a message is data.
 			if records.MsgSet != nil && len(records.MsgSet.Messages) > 0 {
-				return false, nil
+				return false
 			}
 			continue
 		}
-		if !batch.Control {
+		for len(aborted) > 0 && aborted[0].FirstOffset <= batch.LastOffset() {
+			inAborted[aborted[0].ProducerID] = true
+			aborted = aborted[1:]
+		}
+		switch {
+		case batch.Control:
+			delete(inAborted, batch.ProducerID) // its abort marker
+		case batch.IsTransactional && inAborted[batch.ProducerID]:
+		default:
 			for _, r := range batch.Records {
 				if batch.FirstOffset+r.OffsetDelta >= from {
-					return false, nil
+					return false
 				}
 			}
 		}
 		last = batch.LastOffset()
 	}
-	// Everything up to the high-water mark was markers or empty batches;
-	// a response without batches at all means nothing is left either.
-	return last >= hwm-1 || len(block.RecordsSet) == 0, nil
+	// Everything up to the high-water mark was markers, aborted or empty
+	// batches; a response without batches at all means nothing is left
+	// either.
+	return last >= hwm-1 || len(block.RecordsSet) == 0
 }

@@ -148,6 +148,8 @@ type run struct {
 	applied  int64     // records applied by this run
 	next     int64     // the offset expected next
 	began    time.Time // of the consume loop
+	// probedNext is the next offset of probeLast's last probe.
+	probedNext int64
 }
 
 // loop consumes until ctx is done, an error occurs or, without follow, the
@@ -158,6 +160,10 @@ func (r *run) loop() error {
 	probe := time.NewTicker(ProbeAfter)
 	defer probe.Stop()
 	appliedAtProbe := int64(-1)
+	r.probedNext = -1
+	if stop, err := r.probeLast(); stop || err != nil {
+		return err
+	}
 	for {
 		select {
 		case <-r.ctx.Done():
@@ -182,6 +188,9 @@ func (r *run) loop() error {
 			}
 		case msg, ok := <-r.pc.Messages():
 			if stop, err := r.applyBuffered(msg, ok); stop || err != nil {
+				return err
+			}
+			if stop, err := r.probeLast(); stop || err != nil {
 				return err
 			}
 		}
@@ -242,6 +251,18 @@ func (r *run) recovered(why string) (stop bool, err error) {
 	}
 	r.t.log.Printf("goka: recovered %s/%d: %d records in %v%s", r.t.topic, r.t.partition, r.applied, time.Since(r.began).Round(time.Millisecond), why)
 	return !r.follow, nil
+}
+
+// probeLast probes at once when only the offset before the high-water mark
+// is left: under exactly-once every transaction ends with a commit marker,
+// so a table written that way always ends with one, and recovery would
+// otherwise wait ProbeAfter for it. One probe per position.
+func (r *run) probeLast() (stop bool, err error) {
+	if r.caughtUp || r.next < r.hwm-1 || r.next == r.probedNext {
+		return false, nil
+	}
+	r.probedNext = r.next
+	return r.probeEnd()
 }
 
 // probeEnd asks the prober whether anything is left between the next offset

@@ -1,0 +1,508 @@
+package goka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/e3793d55/goka/internal/commit"
+)
+
+// Exactly-once, following Kafka Streams' exactly_once design with one
+// transactional producer per task (here: per partition; KIP-98, KIP-129):
+//
+//   - A partition opens its own transactional producer, with the
+//     transactional ID "<group>-<partition>", before it recovers its table.
+//     Initializing it fences any earlier producer of that ID (an instance
+//     that lost the partition while paused, a zombie) and aborts its open
+//     transaction, so that recovery and the session's offset fetch
+//     (read_committed, RequireStable) see only committed data.
+//   - Every table write, emit and loopback of the partition's callbacks
+//     goes through that producer into the partition's open transaction.
+//     Every commit interval, and when the partition stops, the partition
+//     stops taking messages, waits for the deferred commits of the
+//     transaction, adds the input offsets with the session's group
+//     metadata (so that the group coordinator refuses them from a member
+//     of an old generation, KIP-447) and commits.
+//   - The transaction's table writes reach local storage only after the
+//     commit succeeded (they are visible to Context.Value meanwhile through
+//     the partition's unacknowledged writes), together with the table
+//     offset in the next storage flush: storage never holds what Kafka does
+//     not, and after a crash only the tail is replayed.
+//   - A failed commit is aborted; the partition stops and the instance
+//     rejoins the group, so that every partition resumes from committed
+//     offsets and committed table state. A callback error stops the
+//     processor, as under at-least-once; its transaction is aborted.
+
+// maxTxnRejoins bounds how many transactions in a row may fail before the
+// processor stops: a broker refusing every commit (authorization, a
+// misconfigured transaction coordinator) would otherwise make it rejoin
+// forever.
+const maxTxnRejoins = 10
+
+// transactionalID is the transactional ID of a partition's producer.
+func transactionalID(group Group, partition int32) string {
+	return string(group) + "-" + strconv.Itoa(int(partition))
+}
+
+// partitionTxn is the transaction state of one partition under
+// ExactlyOnce. The partition's goroutine owns every field but the ones
+// marked otherwise.
+type partitionTxn struct {
+	id   string
+	prod *producer
+	meta *sarama.ConsumerGroupMetadata
+
+	open  bool
+	began time.Time
+	// writes are the acknowledged table writes of the open transaction,
+	// applied to local storage when it commits.
+	writes []ackedWrite
+	// deferred counts the DeferCommit functions of the open transaction
+	// not called yet (any goroutine).
+	deferred commit.Counter
+	// visitsMu guards visitDone: the completions of the transaction's
+	// visits, reported once it committed or aborted; they complete on the
+	// acknowledgement goroutine.
+	visitsMu  sync.Mutex
+	visitDone []visitResult
+	// produceErr is the first produce error of the open transaction (any
+	// goroutine); such a transaction cannot commit.
+	produceErr atomic.Pointer[error]
+
+	stats txnStats
+}
+
+type visitResult struct {
+	done func(error)
+	err  error
+}
+
+// txnStats count a partition's transactions; read by Stats from other
+// goroutines.
+type txnStats struct {
+	mu         sync.Mutex
+	commits    int64
+	aborts     int64
+	lastCommit time.Time
+	sumLatency time.Duration
+	maxLatency time.Duration
+	lastErr    error
+}
+
+// TransactionStats are the transactions of a partition under ExactlyOnce:
+// how many committed and aborted since the partition was assigned, and how
+// long their commit took (adding the offsets, flushing the producer and
+// ending the transaction). Not in Goka.
+type TransactionStats struct {
+	ID          string // the transactional ID
+	Commits     int64
+	Aborts      int64
+	LastCommit  time.Time     // zero before the first commit
+	AvgLatency  time.Duration // mean commit latency
+	MaxLatency  time.Duration
+	LastAbortBy string // the cause of the last abort, if any
+}
+
+func (s *txnStats) committed(latency time.Duration, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.commits++
+	s.lastCommit = now
+	s.sumLatency += latency
+	s.maxLatency = max(s.maxLatency, latency)
+}
+
+func (s *txnStats) aborted(cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.aborts++
+	s.lastErr = cause
+}
+
+func (t *partitionTxn) snapshot() *TransactionStats {
+	s := &t.stats
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ts := &TransactionStats{ID: t.id, Commits: s.commits, Aborts: s.aborts, LastCommit: s.lastCommit, MaxLatency: s.maxLatency}
+	if s.commits > 0 {
+		ts.AvgLatency = s.sumLatency / time.Duration(s.commits)
+	}
+	if s.lastErr != nil {
+		ts.LastAbortBy = s.lastErr.Error()
+	}
+	return ts
+}
+
+// txnError is a transaction the partition could not commit: it was
+// aborted, and the instance rejoins the group.
+type txnError struct {
+	partition int32
+	cause     error
+}
+
+func (e *txnError) Error() string {
+	return fmt.Sprintf("partition %d: transaction aborted: %v", e.partition, e.cause)
+}
+
+func (e *txnError) Unwrap() []error { return []error{ErrTransactionAborted, e.cause} }
+
+// openTxn creates the partition's transactional producer. Creating it
+// initializes the producer ID with the transaction coordinator, which
+// fences the previous producer of the ID. Sarama's constructor takes no
+// context: it runs in a goroutine of the partition (pp.bg), and when ctx
+// ends first, that goroutine closes the producer once it is built.
+func (pp *partitionProcessor) openTxn(ctx context.Context) error {
+	cfg := *pp.opts.txnConfig
+	id := pp.txn.id
+	cfg.ClientID = pp.opts.clientID + "-" + strconv.Itoa(int(pp.partition))
+	cfg.Producer.Transaction.ID = id
+	cfg.Producer.Partitioner = sarama.NewCustomHashPartitioner(pp.opts.hasher)
+	var (
+		prod *producer
+		err  error
+		done = make(chan struct{})
+	)
+	pp.bg.Go(func() {
+		prod, err = newProducer(pp.proc.brokers, &cfg)
+		close(done)
+	})
+	select {
+	case <-done:
+	case <-ctx.Done():
+		pp.bg.Go(func() {
+			<-done
+			if prod != nil {
+				_ = prod.Close()
+			}
+		})
+		return nil
+	}
+	if err != nil {
+		return &txnError{partition: pp.partition, cause: fmt.Errorf("initializing transactional producer %q: %w", id, err)}
+	}
+	pp.txn.prod = prod
+	pp.producer = prod
+	pp.txn.meta = &sarama.ConsumerGroupMetadata{
+		GroupID:      string(pp.graph.Group()),
+		GenerationID: pp.session.GenerationID(),
+		MemberID:     pp.session.MemberID(),
+	}
+	if inst := cfg.Consumer.Group.InstanceId; inst != "" {
+		pp.txn.meta.GroupInstanceID = &inst
+	}
+	return nil
+}
+
+// beginTxn opens a transaction if none is open; sarama's BeginTxn is a
+// local state change.
+func (pp *partitionProcessor) beginTxn() error {
+	t := pp.txn
+	if t.open {
+		return nil
+	}
+	if err := t.prod.producer.BeginTxn(); err != nil {
+		return &txnError{partition: pp.partition, cause: fmt.Errorf("beginning transaction: %w", err)}
+	}
+	t.open = true
+	t.began = time.Now()
+	return nil
+}
+
+// commitTxn commits the open transaction. While it runs the partition
+// takes no message, so the transaction holds exactly the messages
+// processed since it began. It first waits for the transaction's deferred
+// commits: until ctx ends when stopping is false (the caller then stops
+// and commits again with stopping set), for up to drainTimeout otherwise.
+func (pp *partitionProcessor) commitTxn(ctx context.Context, stopping bool) error {
+	t := pp.txn
+	if t == nil || !t.open {
+		return nil
+	}
+	if stopping && pp.proc.outage.Down() {
+		// No broker answers: nothing can commit. The producer is closed
+		// with the transaction open; the coordinator aborts it when the
+		// next owner of the partition initializes its producer.
+		pp.abandonTxn(errors.New("no broker answers"))
+		return nil
+	}
+	if !pp.waitDeferred(ctx, stopping) {
+		if !stopping {
+			return nil // ctx ended: the stop commits
+		}
+		return pp.abortTxn(fmt.Errorf("%d deferred commits not called after %v", t.deferred.N(), drainTimeout))
+	}
+	if perr := t.produceErr.Load(); perr != nil {
+		return pp.abortTxn(*perr)
+	}
+	offsets := make(map[string][]*sarama.PartitionOffsetMetadata, len(pp.inputs))
+	for topic, in := range pp.inputs {
+		if in.txnNext > in.committedNext {
+			offsets[topic] = []*sarama.PartitionOffsetMetadata{{Partition: pp.partition, Offset: in.txnNext, LeaderEpoch: -1}}
+		}
+	}
+	began := time.Now()
+	if len(offsets) > 0 {
+		if err := t.prod.producer.AddOffsetsToTxnWithGroupMetadata(offsets, t.meta); err != nil {
+			return pp.abortTxn(fmt.Errorf("adding offsets: %w", err))
+		}
+	}
+	if err := t.prod.producer.CommitTxn(); err != nil {
+		return pp.abortTxn(fmt.Errorf("committing: %w", err))
+	}
+	now := time.Now()
+	t.open = false
+	for _, in := range pp.inputs {
+		in.committedNext = in.txnNext
+	}
+	// CommitTxn returned once every message of the transaction was
+	// acknowledged; their promises complete on the acknowledgement
+	// goroutine: wait for them, then apply the table writes.
+	if err := pp.waitAcks(ctx); err != nil {
+		return err
+	}
+	pp.applyTxnWrites()
+	t.stats.committed(now.Sub(began), now)
+	pp.proc.txnRejoins.Store(0)
+	pp.finishVisits(nil)
+	return nil
+}
+
+// waitDeferred waits until the transaction's deferred commits were called.
+func (pp *partitionProcessor) waitDeferred(ctx context.Context, stopping bool) bool {
+	idle := pp.txn.deferred.Idle()
+	select {
+	case <-idle:
+		return true
+	default:
+	}
+	var timeout <-chan time.Time
+	done := ctx.Done()
+	if stopping {
+		tm := time.NewTimer(drainTimeout)
+		defer tm.Stop()
+		timeout, done = tm.C, nil
+	}
+	for {
+		select {
+		case <-idle:
+			return true
+		case <-pp.unacked.Signal():
+			pp.applyAcked()
+		case <-done:
+			return false
+		case <-timeout:
+			return false
+		case <-pp.proc.failed:
+			return false
+		}
+	}
+}
+
+// waitAcks waits until the promises of every message of the committed
+// transaction completed, collecting the acknowledged table writes.
+func (pp *partitionProcessor) waitAcks(ctx context.Context) error {
+	for _, in := range pp.inputs {
+		for idle := in.tracker.Idle(); idle != nil; {
+			select {
+			case <-idle:
+				idle = nil
+			case <-pp.unacked.Signal():
+				pp.applyAcked()
+			case <-pp.proc.failed:
+				return pp.proc.failure()
+			}
+		}
+	}
+	for pp.unacked.InFlight() > 0 {
+		select {
+		case <-pp.unacked.Signal():
+			pp.applyAcked()
+		case <-pp.proc.failed:
+			return pp.proc.failure()
+		}
+	}
+	pp.applyAcked()
+	return nil
+}
+
+// applyTxnWrites applies the committed transaction's table writes to
+// local storage, in the order Kafka acknowledged them.
+func (pp *partitionProcessor) applyTxnWrites() {
+	t := pp.txn
+	for i, a := range t.writes {
+		pp.applyWrite(a)
+		t.writes[i] = ackedWrite{}
+	}
+	t.writes = t.writes[:0]
+}
+
+// abortTxn aborts the open transaction after cause and returns the error
+// that makes the instance rejoin. Its table writes never reach storage:
+// the partition stops, and its unacknowledged writes with it.
+func (pp *partitionProcessor) abortTxn(cause error) error {
+	t := pp.txn
+	if t.prod.producer.TxnStatus()&sarama.ProducerTxnFlagFatalError == 0 && !pp.proc.outage.Down() {
+		if err := t.prod.producer.AbortTxn(); err != nil {
+			cause = errors.Join(cause, fmt.Errorf("aborting: %w", err))
+		}
+	}
+	pp.abandonTxn(cause)
+	return &txnError{partition: pp.partition, cause: cause}
+}
+
+// abandonTxn gives the open transaction up after cause, without a request.
+func (pp *partitionProcessor) abandonTxn(cause error) {
+	t := pp.txn
+	t.open = false
+	t.writes = t.writes[:0]
+	t.stats.aborted(cause)
+	pp.finishVisits(fmt.Errorf("transaction aborted: %w", cause))
+	pp.proc.log.Printf("goka: processor %q: partition %d: transaction %q aborted: %v", pp.graph.Group(), pp.partition, t.id, cause)
+}
+
+// produceFailed returns the error a failed produce completes its message
+// with: under exactly-once none, since the transaction cannot commit, is
+// aborted, and its messages are processed again; err otherwise.
+func (pp *partitionProcessor) produceFailed(err error) error {
+	if err == nil || pp.txn == nil {
+		return err
+	}
+	pp.txn.produceErr.CompareAndSwap(nil, &err)
+	return nil
+}
+
+// deferVisit holds the completion of a visit until its transaction ends.
+func (pp *partitionProcessor) deferVisit(done func(error)) func(error) {
+	t := pp.txn
+	return func(err error) {
+		t.visitsMu.Lock()
+		t.visitDone = append(t.visitDone, visitResult{done: done, err: err})
+		t.visitsMu.Unlock()
+	}
+}
+
+// finishVisits reports the visits of the ended transaction: their own
+// error, or txnErr if the transaction did not commit.
+func (pp *partitionProcessor) finishVisits(txnErr error) {
+	t := pp.txn
+	t.visitsMu.Lock()
+	visits := t.visitDone
+	t.visitDone = nil
+	t.visitsMu.Unlock()
+	for _, v := range visits {
+		err := v.err
+		if err == nil {
+			err = txnErr
+		}
+		v.done(err)
+	}
+}
+
+// closeTxn closes the partition's producer; an open transaction is left to
+// the coordinator, which aborts it when the ID is initialized again or
+// after Producer.Transaction.Timeout.
+func (pp *partitionProcessor) closeTxn() error {
+	t := pp.txn
+	if t == nil || t.prod == nil {
+		return nil
+	}
+	if t.open {
+		pp.abandonTxn(errors.New("partition stopped"))
+	}
+	if err := t.prod.Close(); err != nil {
+		return fmt.Errorf("closing transactional producer %q: %w", t.id, err)
+	}
+	return nil
+}
+
+// txnFailed handles a partition that ended with a transaction error: the
+// instance rejoins the group, unless too many transactions failed in a row.
+func (p *Processor) txnFailed(err error) {
+	if n := p.txnRejoins.Add(1); n > maxTxnRejoins {
+		p.fail(fmt.Errorf("processor %q: %d transactions in a row failed: %w", p.graph.Group(), n, err))
+		return
+	}
+	p.log.Printf("goka: processor %q: %v; rejoining the group", p.graph.Group(), err)
+	p.sess.Cancel()
+}
+
+// fenceStale ends the open transactions that keep a consumer-group session
+// from starting. Sarama fetches a session's offsets (read_committed, so
+// with RequireStable) before Setup, where a partition initializes its
+// producer, which is what ends the open transaction of a previous owner
+// that crashed or was paused: until that transaction times out
+// (Producer.Transaction.Timeout) every session would fail with
+// sarama.ErrUnstableOffsetCommit. So after such a failure the processor
+// initializes the producers of the partitions whose offsets are unstable,
+// which fences their previous producers and aborts their transactions, as
+// a new owner would (Kafka Streams creates a task's producer before it
+// fetches the task's offsets). A live owner fenced this way rejoins.
+func (p *Processor) fenceStale(ctx context.Context) error {
+	done := make(chan error, 1)
+	p.bg.Go(func() { done <- p.fenceStaleSync() })
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+func (p *Processor) fenceStaleSync() error {
+	cfg := *p.opts.txnConfig
+	cfg.ClientID = p.opts.clientID + "-fence"
+	client, err := sarama.NewClient(p.brokers, &cfg)
+	if err != nil {
+		return fmt.Errorf("fencing stale transactions: %w", err)
+	}
+	defer func() { _ = client.Close() }()
+	coord, err := client.Coordinator(string(p.graph.Group()))
+	if err != nil {
+		return fmt.Errorf("fencing stale transactions: coordinator of group %q: %w", p.graph.Group(), err)
+	}
+	p.mu.RLock()
+	n := p.numPartitions
+	p.mu.RUnlock()
+	parts := make([]int32, n)
+	for i := range parts {
+		parts[i] = int32(i)
+	}
+	req := make(map[string][]int32)
+	for _, t := range p.consumedTopics() {
+		req[t] = parts
+	}
+	fetch := sarama.NewOffsetFetchRequest(cfg.Version, string(p.graph.Group()), req)
+	fetch.RequireStable = true
+	resp, err := coord.FetchOffset(fetch)
+	if err != nil {
+		return fmt.Errorf("fencing stale transactions: fetching offsets of group %q: %w", p.graph.Group(), err)
+	}
+	unstable := make(map[int32]bool)
+	for _, blocks := range resp.Blocks {
+		for part, b := range blocks {
+			if b.Err == sarama.ErrUnstableOffsetCommit || resp.Err == sarama.ErrUnstableOffsetCommit {
+				unstable[part] = true
+			}
+		}
+	}
+	var errs []error
+	for part := range unstable {
+		c := cfg
+		c.Producer.Transaction.ID = transactionalID(p.graph.Group(), part)
+		prod, err := newProducer(p.brokers, &c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("fencing transactional ID %q: %w", c.Producer.Transaction.ID, err))
+			continue
+		}
+		_ = prod.Close()
+		p.log.Printf("goka: processor %q: aborted the stale transaction of %q, whose offsets kept the session from starting", p.graph.Group(), c.Producer.Transaction.ID)
+	}
+	return errors.Join(errs...)
+}
