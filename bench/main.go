@@ -79,20 +79,25 @@ type result struct {
 	Seconds        float64 `json:"seconds"`
 	FirstMessageMs float64 `json:"first_message_ms"`
 	CPUSeconds     float64 `json:"cpu_seconds"` // of the whole child, set by the parent
+	// CommittedSeconds is the time from the first message until the input
+	// offsets are committed (process and kstreams workloads; 0 otherwise).
+	CommittedSeconds float64 `json:"committed_seconds,omitempty"`
 }
 
 // workload is one row of the output.
 type workload struct {
-	Name              string  `json:"name"`
-	Messages          int     `json:"messages"`
-	Seconds           float64 `json:"seconds"`
-	MsgsPerSec        float64 `json:"msgs_per_sec"`
-	Ceiling           string  `json:"ceiling,omitempty"`
-	CeilingMsgsPerSec float64 `json:"ceiling_msgs_per_sec,omitempty"`
-	Ratio             float64 `json:"ratio,omitempty"`
-	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
-	FirstMessageMs    float64 `json:"first_message_ms"`
-	Runs              int     `json:"runs"`
+	Name       string  `json:"name"`
+	Messages   int     `json:"messages"`
+	Seconds    float64 `json:"seconds"`
+	MsgsPerSec float64 `json:"msgs_per_sec"`
+	// CommittedMsgsPerSec counts until the input offsets are committed.
+	CommittedMsgsPerSec float64 `json:"committed_msgs_per_sec,omitempty"`
+	Ceiling             string  `json:"ceiling,omitempty"`
+	CeilingMsgsPerSec   float64 `json:"ceiling_msgs_per_sec,omitempty"`
+	Ratio               float64 `json:"ratio,omitempty"`
+	PeakRSSBytes        int64   `json:"peak_rss_bytes"`
+	FirstMessageMs      float64 `json:"first_message_ms"`
+	Runs                int     `json:"runs"`
 	// CPU time of the workload's process per message (user + system, the
 	// broker not included). Unlike msgs/s it hardly depends on what else
 	// the machine runs, so it compares library and ceiling well on a
@@ -171,9 +176,12 @@ func median(xs []float64) float64 {
 // row summarises the repetitions: median rate, median ratio to the
 // ceiling run of the same repetition, peak RSS of all.
 func (r *runs) row() workload {
-	var rates, ratios, secs, firsts, cpus []float64
+	var rates, ratios, secs, firsts, cpus, committed []float64
 	for i, res := range r.results {
 		rates = append(rates, r.rate(i))
+		if res.CommittedSeconds > 0 {
+			committed = append(committed, float64(res.Messages)/res.CommittedSeconds)
+		}
 		cpus = append(cpus, r.cpuPerMsg(i))
 		secs = append(secs, res.Seconds)
 		firsts = append(firsts, res.FirstMessageMs)
@@ -182,14 +190,15 @@ func (r *runs) row() workload {
 		}
 	}
 	w := workload{
-		Name:            r.name,
-		Messages:        r.results[0].Messages,
-		Seconds:         median(secs),
-		MsgsPerSec:      median(rates),
-		PeakRSSBytes:    r.rss,
-		FirstMessageMs:  median(firsts),
-		Runs:            len(r.results),
-		CPUMicrosPerMsg: median(cpus),
+		Name:                r.name,
+		Messages:            r.results[0].Messages,
+		Seconds:             median(secs),
+		MsgsPerSec:          median(rates),
+		PeakRSSBytes:        r.rss,
+		FirstMessageMs:      median(firsts),
+		Runs:                len(r.results),
+		CPUMicrosPerMsg:     median(cpus),
+		CommittedMsgsPerSec: median(committed),
 	}
 	if r.ceiling != nil {
 		w.Ceiling = r.ceiling.name
@@ -212,6 +221,7 @@ func main() {
 		memprof   string
 		keepGoing bool
 		repeat    int
+		kstreams  bool
 	)
 	flag.IntVar(&p.n, "n", 1_000_000, "number of input messages")
 	flag.IntVar(&p.keys, "keys", 10_000, "number of distinct keys")
@@ -223,6 +233,8 @@ func main() {
 	flag.StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile of each workload to <file>.<workload>")
 	flag.StringVar(&memprof, "memprofile", "", "write a heap profile of each workload, taken when its measurement ends, to <file>.<workload>")
 	flag.IntVar(&repeat, "repeat", 3, "runs of each workload, alternating with its ceiling; medians are reported")
+	flag.BoolVar(&kstreams, "kstreams", false, "run the Kafka Streams comparison (bench/kstreams, built with mvn) instead of the default workloads")
+	flag.StringVar(&kstreamsDir, "kstreams-dir", "bench/kstreams/target", "directory of the built Kafka Streams program (kstreams-bench.jar and lib/)")
 	flag.BoolVar(&keepGoing, "keep-going", false, "continue after a failed workload")
 	flag.StringVar(&child, "child", "", "internal: run one workload in this process")
 	flag.StringVar(&p.dir, "dir", "", "internal: directory for storages")
@@ -241,6 +253,9 @@ func main() {
 	case child != "":
 		err = runChild(child, p, cpuprof, memprof)
 	default:
+		if kstreams {
+			groups = kstreamsGroups
+		}
 		err = runParent(p, out, only, profiles{cpuprof, memprof}, keepGoing, repeat)
 	}
 	if err != nil {
@@ -409,7 +424,7 @@ func ceilingsText(rows []workload) string {
 
 func printTable(w io.Writer, rows []workload) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	if _, err := fmt.Fprintln(tw, "\nworkload\tmsgs/s\tceiling msgs/s\tratio\tCPU µs/msg\tceiling CPU µs/msg\tpeak RSS MB\tfirst msg ms\t"); err != nil {
+	if _, err := fmt.Fprintln(tw, "\nworkload\tmsgs/s\tcommitted msgs/s\tceiling msgs/s\tratio\tCPU µs/msg\tceiling CPU µs/msg\tpeak RSS MB\tfirst msg ms\t"); err != nil {
 		return err
 	}
 	for _, r := range rows {
@@ -419,7 +434,11 @@ func printTable(w io.Writer, rows []workload) error {
 			ratio = fmt.Sprintf("%.0f %%", 100*r.Ratio)
 			ceilCPU = fmt.Sprintf("%.2f", r.CeilingCPUMicrosPerMsg)
 		}
-		if _, err := fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.2f\t%s\t%.0f\t%.0f\t\n", r.Name, r.MsgsPerSec, ceil, ratio,
+		committed := ""
+		if r.CommittedMsgsPerSec > 0 {
+			committed = fmt.Sprintf("%.0f", r.CommittedMsgsPerSec)
+		}
+		if _, err := fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%.2f\t%s\t%.0f\t%.0f\t\n", r.Name, r.MsgsPerSec, committed, ceil, ratio,
 			r.CPUMicrosPerMsg, ceilCPU, float64(r.PeakRSSBytes)/(1<<20), r.FirstMessageMs); err != nil {
 			return err
 		}
@@ -447,6 +466,12 @@ func runWorkload(name string, p params, prof profiles) (result, int64, error) {
 		args = append(args, "-memprofile", prof.mem)
 	}
 	cmd := exec.Command(exe, args...)
+	isKStreams := strings.HasPrefix(name, "kstreams-")
+	if isKStreams {
+		if cmd, err = kstreamsCommand(name, p); err != nil {
+			return result{}, 0, err
+		}
+	}
 	cmd.Stderr = os.Stderr
 	var stdout strings.Builder
 	cmd.Stdout = &stdout
@@ -461,6 +486,11 @@ func runWorkload(name string, p params, prof profiles) (result, int64, error) {
 		return result{}, 0, fmt.Errorf("child output %q: %w", stdout.String(), err)
 	}
 	res.CPUSeconds = cpu
+	if isKStreams {
+		if err := checkKStreamsDump(p); err != nil {
+			return result{}, 0, fmt.Errorf("kafka streams store: %w", err)
+		}
+	}
 	return res, rss, nil
 }
 

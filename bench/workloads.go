@@ -481,6 +481,11 @@ func process(ctx context.Context, p params, kind string, sb storage.Builder) (re
 		return result{}, err
 	}
 	res := result{Messages: p.n, Seconds: c.since(false), FirstMessageMs: c.firstMs()}
+	if err := waitCommitted(ctx, p, group, p.input(), int64(p.n), run); err != nil {
+		_ = run.stop()
+		return result{}, err
+	}
+	res.CommittedSeconds = c.since(false)
 	if err := verifyCounts(p, proc.Get, run, "counts"); err != nil {
 		return result{}, err
 	}
@@ -502,6 +507,8 @@ func verifyCounts(p params, get goka.Getter, run *bgRun, what string) error {
 	return nil
 }
 
+// sumCounts checks that every key holds its expected count and returns
+// their sum.
 func sumCounts(p params, get func(string) (interface{}, error)) (int64, error) {
 	var sum int64
 	for k := 0; k < p.keys && k < p.n; k++ {
@@ -509,9 +516,14 @@ func sumCounts(p params, get func(string) (interface{}, error)) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
+		var c int64
 		if v != nil {
-			sum += v.(int64)
+			c = v.(int64)
 		}
+		if c != expectedCount(p, k) {
+			return 0, fmt.Errorf("key %s counts %d, want %d", p.key(k), c, expectedCount(p, k))
+		}
+		sum += c
 	}
 	return sum, nil
 }
