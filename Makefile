@@ -4,7 +4,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 GOLANGCI_VERSION ?= v2.15.0
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat bench-goka compose-check bench-kstreams kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
+.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat bench-goka compose-check bench-kstreams bench-scaling kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
 
 all: build test lint
 
@@ -118,3 +118,10 @@ bench-kstreams:
 		bash scripts/kafka.sh up && \
 		KAFKA_BROKERS=$$(bash scripts/kafka.sh brokers) $(GO) run ./bench -kstreams $(BENCH_KSTREAMS_FLAGS); \
 	fi
+
+# Scaling curves (bench/scaling.sh): throughput, CPU and peak RSS of the
+# LevelDB processor against partitions, distinct keys and value size, and
+# recovery against table size; JSON and PNG plots (matplotlib, PYTHON) in
+# bench/results/scaling. About 10 minutes on the embedded broker.
+bench-scaling:
+	bash bench/scaling.sh

@@ -480,7 +480,7 @@ func process(ctx context.Context, p params, kind string, sb storage.Builder) (re
 		_ = run.stop()
 		return result{}, err
 	}
-	res := result{Messages: p.n, Seconds: c.since(false), FirstMessageMs: c.firstMs()}
+	res := result{Messages: p.n, Seconds: c.since(false), FirstMessageMs: c.firstMs(), CPUSeconds: selfCPU()}
 	if err := waitCommitted(ctx, p, group, p.input(), int64(p.n), run); err != nil {
 		_ = run.stop()
 		return result{}, err
@@ -579,7 +579,7 @@ func viewRecovery(ctx context.Context, p params) (result, error) {
 	if err := waitRecovered(ctx, view.Recovered, run); err != nil {
 		return result{}, errors.Join(err, run.stop())
 	}
-	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs()}
+	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs(), CPUSeconds: selfCPU()}
 	if err := verifyCounts(p, view.Get, run, "view counts"); err != nil {
 		return result{}, err
 	}
@@ -599,7 +599,7 @@ func processorRecovery(ctx context.Context, p params) (result, error) {
 	if err := waitRecovered(ctx, proc.Recovered, run); err != nil {
 		return result{}, errors.Join(err, run.stop())
 	}
-	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs()}
+	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs(), CPUSeconds: selfCPU()}
 	if err := verifyCounts(p, proc.Get, run, "recovered counts"); err != nil {
 		return result{}, err
 	}
