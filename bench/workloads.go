@@ -86,8 +86,14 @@ func (c *clock) since(fromStart bool) float64 {
 	return time.Since(from).Seconds()
 }
 
+// budget holds the -memory-budget of this run and its partitions.
+var budget params
+
 func config() *sarama.Config {
 	cfg := goka.DefaultConfig()
+	if budget.budget > 0 {
+		cfg.Consumer.Fetch.Default = int32(max(budget.budget/4/int64(budget.partitions), 16<<10))
+	}
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.ClientID = "goka-bench"
 	return cfg
@@ -139,7 +145,7 @@ func runChild(name string, p params, cpuprof, memprof string) error {
 	case "ceiling-consume-produce":
 		res, err = ceilingConsumeProduce(ctx, p)
 	case "process-leveldb":
-		res, err = process(ctx, p, "leveldb", storage.DefaultBuilder(p.dir))
+		res, err = process(ctx, p, "leveldb", levelDBBuilder(p))
 	case "process-memory":
 		res, err = process(ctx, p, "memory", storage.MemoryBuilder())
 	case "ceiling-consume":
@@ -566,7 +572,7 @@ func viewRecovery(ctx context.Context, p params) (result, error) {
 	c := newClock()
 	var records recordCounter
 	view, err := goka.NewView(p.brokers, goka.GroupTable(goka.Group(p.group("leveldb"))), new(codec.Int64),
-		goka.WithViewStorageBuilder(storage.DefaultBuilder(p.dir)),
+		goka.WithViewStorageBuilder(levelDBBuilder(p)),
 		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(config())),
 		goka.WithViewTopicManagerBuilder(topicManager()),
 		goka.WithViewCallback(firstUpdate(c, &records)),
@@ -590,7 +596,7 @@ func processorRecovery(ctx context.Context, p params) (result, error) {
 	c := newClock()
 	var records recordCounter
 	proc, err := goka.NewProcessor(p.brokers, counter(p.group("leveldb"), p, c),
-		procOptions(storage.DefaultBuilder(p.dir), goka.WithUpdateCallback(firstUpdate(c, &records)))...)
+		procOptions(levelDBBuilder(p), goka.WithUpdateCallback(firstUpdate(c, &records)))...)
 	if err != nil {
 		return result{}, err
 	}
@@ -634,4 +640,13 @@ func serveBroker(p params) error {
 	fmt.Printf("BROKERS %s\n", strings.Join(cluster.Brokers(), ","))
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil
+}
+
+// levelDBBuilder is the storage of the LevelDB workloads: the default, or
+// under -memory-budget.
+func levelDBBuilder(p params) storage.Builder {
+	if p.budget > 0 {
+		return storage.LevelDBBuilder(p.dir, storage.WithMemoryBudget(p.budget*3/4, p.partitions))
+	}
+	return storage.DefaultBuilder(p.dir)
 }
