@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -54,8 +55,8 @@ func builder(kind, dir string) storage.Builder {
 func main() {
 	var (
 		n, keys, distinct, parts, repeat int
-		child, kind, brokers, dir, input  string
-		group                             string
+		child, kind, brokers, dir, input string
+		group                            string
 	)
 	flag.IntVar(&n, "n", 1_000_000, "messages of the process and recovery workloads")
 	flag.IntVar(&keys, "keys", 10_000, "distinct keys of the process workload")
@@ -187,14 +188,8 @@ func runParent(n, keys, distinct, parts, repeat int) error {
 }
 
 func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j] < s[i] {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
 	if len(s)%2 == 1 {
 		return s[len(s)/2]
 	}
@@ -271,7 +266,7 @@ func runChild(name, kind string, brokers []string, dir, input, group string, n i
 		}
 		select {
 		case err := <-done:
-			return fmt.Errorf("processor stopped: %v", err)
+			return fmt.Errorf("processor stopped: %w", err)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(5 * time.Millisecond):
