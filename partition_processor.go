@@ -39,6 +39,7 @@ type partitionProcessor struct {
 
 	// unacked are the table writes Kafka has not acknowledged yet.
 	unacked *unackedWrites
+	wcache  *writeCache // nil unless WithTableWriteCache (write_cache.go)
 
 	cancel    context.CancelFunc
 	recovered chan struct{} // closed when processing starts
@@ -94,6 +95,7 @@ func newPartitionProcessor(proc *Processor, partition int32, session sarama.Cons
 		pp.inputs[t] = &inputTopic{tracker: new(commit.Tracker), codec: proc.graph.codec(t), cb: proc.graph.callback(t)}
 	}
 	pp.partitionTables = proc.newPartitionTables(partition, runModeActive)
+	pp.wcache = newWriteCache(pp, proc.opts.writeCacheBytes)
 	return pp
 }
 
@@ -261,6 +263,7 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 		case v := <-pp.visits:
 			pp.visit(ctx, v)
 		case <-flush.C:
+			pp.wcache.flush()
 			if err := pp.flushTables(); err != nil {
 				return err
 			}
@@ -298,6 +301,7 @@ const drainTimeout = 10 * time.Second
 // Acknowledged table writes are applied meanwhile, and once more at the
 // end: they are in Kafka, so local storage gets them whatever happens.
 func (pp *partitionProcessor) drain() {
+	pp.wcache.flush()
 	defer pp.applyAcked()
 	if pp.proc.outage.Down() {
 		// No broker answers: nothing in flight can be acknowledged, and

@@ -27,6 +27,7 @@ type tableWrite struct {
 	seq   uint64
 	value []byte // nil for a delete
 	del   bool
+	more  []*cbContext // other callbacks whose writes this one folds (write_cache.go)
 }
 
 // ackedWrite is an acknowledged table write and where Kafka stored it.
@@ -69,6 +70,7 @@ func (pp *partitionProcessor) applyAcked() {
 		}
 		pp.unacked.Done()
 		w.c.finishOne(err, true)
+		w.finishMore(err)
 	}
 	pp.unacked.Recycle(batch)
 }
@@ -80,6 +82,7 @@ func (w *tableWrite) acked(msg *sarama.ProducerMessage, err error) {
 	if err != nil {
 		w.c.pp.unacked.Done()
 		w.c.finishOne(err, true)
+		w.finishMore(err)
 		return
 	}
 	w.c.pp.unacked.Queue(ackedWrite{w: w, partition: msg.Partition, offset: msg.Offset})
