@@ -16,7 +16,9 @@ const DefaultTableWriteCacheBytes = 1 << 20
 // within a flush interval only the last value of each key is written to the
 // table topic and to local storage. Callbacks see the newest value at once
 // (ctx.Value reads the cache first). The cache holds up to maxBytes of keys
-// and values per partition and is flushed when it is full, every
+// and values per partition, counting about 256 bytes for every message
+// whose write it holds (its context waits for the flush), and is flushed
+// when it is full, every
 // [WithStorageFlushInterval] (default 1 s), and when the partition is
 // revoked or the processor stops. A message whose table write is in the
 // cache is not done, and its offset not committed, until the flushed value
@@ -36,6 +38,11 @@ func WithTableWriteCache(maxBytes int) ProcessorOption {
 // cacheOverhead approximates the memory of one cache entry beyond its key
 // and value.
 const cacheOverhead = 96
+
+// waitingOverhead approximates the memory of one message whose write the
+// cache folds: its callback context stays alive until the flush, so the
+// size bound counts it too.
+const waitingOverhead = 256
 
 // writeCache is a partition's table write cache. It belongs to the
 // partition's goroutine, which runs the callbacks and the flushes, so it
@@ -94,7 +101,7 @@ func (wc *writeCache) put(c *cbContext, data []byte, del bool, headers Headers) 
 		wc.order = append(wc.order, e)
 		wc.bytes += len(c.key) + cacheOverhead
 	}
-	wc.bytes += len(data) - len(e.data)
+	wc.bytes += len(data) - len(e.data) + waitingOverhead
 	e.data, e.del, e.headers = data, del, headers
 	e.waiting = append(e.waiting, c)
 	if wc.bytes >= wc.maxBytes {

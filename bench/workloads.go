@@ -498,12 +498,14 @@ func process(ctx context.Context, p params, kind string, sb storage.Builder, ext
 		_ = run.stop()
 		return result{}, err
 	}
-	res := result{Messages: p.n, Seconds: c.since(false), FirstMessageMs: c.firstMs(), CPUSeconds: selfCPU()}
+	res := result{Messages: p.n, Seconds: c.since(false), FirstMessageMs: c.firstMs()}
 	if err := waitCommitted(ctx, p, group, p.input(), int64(p.n), run); err != nil {
 		_ = run.stop()
 		return result{}, err
 	}
-	res.CommittedSeconds = c.since(false)
+	// CPU until the inputs are committed: with the write cache most of
+	// the table work happens after the last callback.
+	res.CommittedSeconds, res.CPUSeconds = c.since(false), selfCPU()
 	if err := verifyCounts(p, proc.Get, run, "counts"); err != nil {
 		return result{}, err
 	}
