@@ -4,7 +4,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 GOLANGCI_VERSION ?= v2.15.0
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat bench-goka compose-check kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
+.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat bench-goka compose-check bench-kstreams bench-scaling kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
 
 all: build test lint
 
@@ -101,3 +101,27 @@ bench-goka:
 
 bench-smoke:
 	$(GO) run ./bench -n 20000 -keys 500 -repeat 1 -out $${TMPDIR:-/tmp}/goka-bench-smoke.json
+
+# Kafka Streams 4.4 side by side with our counting processor on one real
+# broker and the same input (bench/kstreams, built with mvn; `go run ./bench
+# -kstreams`): at-least-once and exactly_once_v2, msgs/s until processed and
+# until committed, CPU, peak RSS, time to first message, counts checked per
+# key in both stores. Against KAFKA_BROKERS when set, otherwise a fresh
+# scripts/kafka.sh broker (KAFKA_PORT) stopped afterwards. Not run in CI.
+BENCH_KSTREAMS_FLAGS ?= -n 1000000 -keys 10000 -partitions 10 -out bench-kstreams-results.json
+bench-kstreams:
+	cd bench/kstreams && mvn -q -B package -DskipTests
+	@if [ -n "$$KAFKA_BROKERS" ]; then \
+		$(GO) run ./bench -kstreams $(BENCH_KSTREAMS_FLAGS); \
+	else \
+		trap 'bash scripts/kafka.sh down' EXIT; \
+		bash scripts/kafka.sh up && \
+		KAFKA_BROKERS=$$(bash scripts/kafka.sh brokers) $(GO) run ./bench -kstreams $(BENCH_KSTREAMS_FLAGS); \
+	fi
+
+# Scaling curves (bench/scaling.sh): throughput, CPU and peak RSS of the
+# LevelDB processor against partitions, distinct keys and value size, and
+# recovery against table size; JSON and PNG plots (matplotlib, PYTHON) in
+# bench/results/scaling. About 10 minutes on the embedded broker.
+bench-scaling:
+	bash bench/scaling.sh

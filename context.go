@@ -161,7 +161,10 @@ func (c *cbContext) Value() interface{} {
 	if table == nil {
 		c.misuse("cannot access the table value of key %q: processor has no group table (add Persist)", c.key)
 	}
-	data, del, pending := c.pp.unacked.Get(c.key)
+	data, del, pending := c.pp.wcache.get(c.key)
+	if !pending {
+		data, del, pending = c.pp.unacked.Get(c.key)
+	}
 	if !pending {
 		var err error
 		data, err = c.pp.table.Storage().Get(c.key)
@@ -203,6 +206,10 @@ func (c *cbContext) setValue(value interface{}, del bool, options []ContextOptio
 			c.misuse("encoding table value of key %q: %w", c.key, err)
 		}
 	}
+	opts := applyCtxOptions(options)
+	if c.pp.wcache.put(c, data, del, opts.emitHeaders) {
+		return
+	}
 	// Local storage gets the write once Kafka acknowledged it (see
 	// unackedWrites); this callback and the next ones see it at once.
 	w := &c.firstWrite
@@ -210,7 +217,6 @@ func (c *cbContext) setValue(value interface{}, del bool, options []ContextOptio
 		w = new(tableWrite)
 	}
 	*w = tableWrite{c: c, key: c.key, seq: c.pp.unacked.Add(c.key, data, del), value: data, del: del}
-	opts := applyCtxOptions(options)
 	c.emitRaw(table.Topic(), c.key, data, opts.emitHeaders, w)
 }
 

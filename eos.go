@@ -232,6 +232,8 @@ func (pp *partitionProcessor) commitTxn(ctx context.Context, stopping bool) erro
 		pp.abandonTxn(errors.New("no broker answers"))
 		return nil
 	}
+	// The write cache's writes belong to this transaction.
+	pp.wcache.flush()
 	if !pp.waitDeferred(ctx, stopping) {
 		if !stopping {
 			return nil // ctx ended: the stop commits

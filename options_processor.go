@@ -32,6 +32,7 @@ type poptions struct {
 	builders               builders
 	testerClientID         bool
 	brokerOutageTimeout    time.Duration
+	writeCacheBytes        int // WithTableWriteCache (write_cache.go)
 
 	// Exactly-once (options_eos.go).
 	guarantee      ProcessingGuarantee
@@ -97,6 +98,9 @@ func (o *poptions) validate() error {
 	}
 	if o.storageFlushInterval <= 0 {
 		errs = append(errs, fmt.Errorf("StorageFlushInterval must be > 0, got %v (WithStorageFlushInterval)", o.storageFlushInterval))
+	}
+	if o.writeCacheBytes < 0 {
+		errs = append(errs, fmt.Errorf("TableWriteCache must be >= 0, got %d (WithTableWriteCache)", o.writeCacheBytes))
 	}
 	if o.brokerOutageTimeout < 0 {
 		errs = append(errs, fmt.Errorf("BrokerOutageTimeout must be >= 0, got %v (WithBrokerOutageTimeout)", o.brokerOutageTimeout))

@@ -40,6 +40,7 @@ type partitionProcessor struct {
 
 	// unacked are the table writes Kafka has not acknowledged yet.
 	unacked *unackedWrites
+	wcache  *writeCache // nil unless WithTableWriteCache (write_cache.go)
 
 	// txn is the transaction state under ExactlyOnce (eos.go), nil under
 	// AtLeastOnce; bg runs its producer's constructor.
@@ -107,6 +108,7 @@ func newPartitionProcessor(proc *Processor, partition int32, session sarama.Cons
 		pp.txn = &partitionTxn{id: transactionalID(proc.graph.Group(), partition)}
 		pp.producer = nil // openTxn sets the partition's own
 	}
+	pp.wcache = newWriteCache(pp, proc.opts.writeCacheBytes)
 	return pp
 }
 
@@ -307,6 +309,7 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 		case v := <-pp.visits:
 			pp.visit(ctx, v)
 		case <-flush.C:
+			pp.wcache.flush()
 			if err := pp.flushTables(); err != nil {
 				return err
 			}
@@ -356,6 +359,7 @@ const drainTimeout = 10 * time.Second
 // Acknowledged table writes are applied meanwhile, and once more at the
 // end: they are in Kafka, so local storage gets them whatever happens.
 func (pp *partitionProcessor) drain() {
+	pp.wcache.flush()
 	defer pp.applyAcked()
 	if pp.proc.outage.Down() {
 		// No broker answers: nothing in flight can be acknowledged, and

@@ -27,6 +27,7 @@ type tableWrite struct {
 	seq   uint64
 	value []byte // nil for a delete
 	del   bool
+	more  []*cbContext // other callbacks whose writes this one folds (write_cache.go)
 }
 
 // ackedWrite is an acknowledged table write and where Kafka stored it.
@@ -61,6 +62,7 @@ func (pp *partitionProcessor) applyAcked() {
 		}
 		pp.unacked.Done()
 		a.w.c.finishOne(err, true)
+		a.w.finishMore(err)
 	}
 	pp.unacked.Recycle(batch)
 }
@@ -91,7 +93,9 @@ func (pp *partitionProcessor) applyWrite(a ackedWrite) error {
 func (w *tableWrite) acked(msg *sarama.ProducerMessage, err error) {
 	if err != nil {
 		w.c.pp.unacked.Done()
-		w.c.finishOne(w.c.pp.produceFailed(err), true)
+		err = w.c.pp.produceFailed(err)
+		w.c.finishOne(err, true)
+		w.finishMore(err)
 		return
 	}
 	w.c.pp.unacked.Queue(ackedWrite{w: w, partition: msg.Partition, offset: msg.Offset})

@@ -67,6 +67,7 @@ type params struct {
 	dir        string
 	run        string // prefix of this run's topics and groups
 	rep        int    // repetition of the workload, from 0
+	budget     int64  // -memory-budget: bytes for storage and fetch buffers in all; 0 none
 }
 
 // profiles are the file prefixes of the profiles to write.
@@ -78,21 +79,30 @@ type result struct {
 	Messages       int     `json:"messages"`
 	Seconds        float64 `json:"seconds"`
 	FirstMessageMs float64 `json:"first_message_ms"`
-	CPUSeconds     float64 `json:"cpu_seconds"` // of the whole child, set by the parent
+	// CPUSeconds is the CPU time of the child until its measurement ended
+	// (process and recovery workloads, so that checking the counts
+	// afterwards is not counted), else of the whole child, set by the
+	// parent.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// CommittedSeconds is the time from the first message until the input
+	// offsets are committed (process and kstreams workloads; 0 otherwise).
+	CommittedSeconds float64 `json:"committed_seconds,omitempty"`
 }
 
 // workload is one row of the output.
 type workload struct {
-	Name              string  `json:"name"`
-	Messages          int     `json:"messages"`
-	Seconds           float64 `json:"seconds"`
-	MsgsPerSec        float64 `json:"msgs_per_sec"`
-	Ceiling           string  `json:"ceiling,omitempty"`
-	CeilingMsgsPerSec float64 `json:"ceiling_msgs_per_sec,omitempty"`
-	Ratio             float64 `json:"ratio,omitempty"`
-	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
-	FirstMessageMs    float64 `json:"first_message_ms"`
-	Runs              int     `json:"runs"`
+	Name       string  `json:"name"`
+	Messages   int     `json:"messages"`
+	Seconds    float64 `json:"seconds"`
+	MsgsPerSec float64 `json:"msgs_per_sec"`
+	// CommittedMsgsPerSec counts until the input offsets are committed.
+	CommittedMsgsPerSec float64 `json:"committed_msgs_per_sec,omitempty"`
+	Ceiling             string  `json:"ceiling,omitempty"`
+	CeilingMsgsPerSec   float64 `json:"ceiling_msgs_per_sec,omitempty"`
+	Ratio               float64 `json:"ratio,omitempty"`
+	PeakRSSBytes        int64   `json:"peak_rss_bytes"`
+	FirstMessageMs      float64 `json:"first_message_ms"`
+	Runs                int     `json:"runs"`
 	// CPU time of the workload's process per message (user + system, the
 	// broker not included). Unlike msgs/s it hardly depends on what else
 	// the machine runs, so it compares library and ceiling well on a
@@ -171,9 +181,12 @@ func median(xs []float64) float64 {
 // row summarises the repetitions: median rate, median ratio to the
 // ceiling run of the same repetition, peak RSS of all.
 func (r *runs) row() workload {
-	var rates, ratios, secs, firsts, cpus []float64
+	var rates, ratios, secs, firsts, cpus, committed []float64
 	for i, res := range r.results {
 		rates = append(rates, r.rate(i))
+		if res.CommittedSeconds > 0 {
+			committed = append(committed, float64(res.Messages)/res.CommittedSeconds)
+		}
 		cpus = append(cpus, r.cpuPerMsg(i))
 		secs = append(secs, res.Seconds)
 		firsts = append(firsts, res.FirstMessageMs)
@@ -182,14 +195,15 @@ func (r *runs) row() workload {
 		}
 	}
 	w := workload{
-		Name:            r.name,
-		Messages:        r.results[0].Messages,
-		Seconds:         median(secs),
-		MsgsPerSec:      median(rates),
-		PeakRSSBytes:    r.rss,
-		FirstMessageMs:  median(firsts),
-		Runs:            len(r.results),
-		CPUMicrosPerMsg: median(cpus),
+		Name:                r.name,
+		Messages:            r.results[0].Messages,
+		Seconds:             median(secs),
+		MsgsPerSec:          median(rates),
+		PeakRSSBytes:        r.rss,
+		FirstMessageMs:      median(firsts),
+		Runs:                len(r.results),
+		CPUMicrosPerMsg:     median(cpus),
+		CommittedMsgsPerSec: median(committed),
 	}
 	if r.ceiling != nil {
 		w.Ceiling = r.ceiling.name
@@ -212,17 +226,21 @@ func main() {
 		memprof   string
 		keepGoing bool
 		repeat    int
+		kstreams  bool
 	)
 	flag.IntVar(&p.n, "n", 1_000_000, "number of input messages")
 	flag.IntVar(&p.keys, "keys", 10_000, "number of distinct keys")
 	flag.IntVar(&p.partitions, "partitions", 10, "partitions of every topic")
 	flag.IntVar(&p.valueSize, "value-size", 16, "bytes per input value")
+	flag.Int64Var(&p.budget, "memory-budget", 0, "bytes of storage and fetch buffers of all partitions (storage.WithMemoryBudget gets 3/4, Consumer.Fetch.Default 1/4 split per partition, ceilings included); 0: defaults")
 	flag.StringVar(&brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "comma-separated brokers (default $KAFKA_BROKERS, else an embedded broker)")
 	flag.StringVar(&out, "out", "", "write the results as JSON to this file")
 	flag.StringVar(&only, "only", "", "comma-separated workloads to run (their inputs must exist); default all")
 	flag.StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile of each workload to <file>.<workload>")
 	flag.StringVar(&memprof, "memprofile", "", "write a heap profile of each workload, taken when its measurement ends, to <file>.<workload>")
 	flag.IntVar(&repeat, "repeat", 3, "runs of each workload, alternating with its ceiling; medians are reported")
+	flag.BoolVar(&kstreams, "kstreams", false, "run the Kafka Streams comparison (bench/kstreams, built with mvn) instead of the default workloads")
+	flag.StringVar(&kstreamsDir, "kstreams-dir", "bench/kstreams/target", "directory of the built Kafka Streams program (kstreams-bench.jar and lib/)")
 	flag.BoolVar(&keepGoing, "keep-going", false, "continue after a failed workload")
 	flag.StringVar(&child, "child", "", "internal: run one workload in this process")
 	flag.StringVar(&p.dir, "dir", "", "internal: directory for storages")
@@ -234,6 +252,7 @@ func main() {
 		p.brokers = strings.Split(brokers, ",")
 	}
 
+	budget = p
 	var err error
 	switch {
 	case serve:
@@ -241,6 +260,9 @@ func main() {
 	case child != "":
 		err = runChild(child, p, cpuprof, memprof)
 	default:
+		if kstreams {
+			groups = kstreamsGroups
+		}
 		err = runParent(p, out, only, profiles{cpuprof, memprof}, keepGoing, repeat)
 	}
 	if err != nil {
@@ -409,7 +431,7 @@ func ceilingsText(rows []workload) string {
 
 func printTable(w io.Writer, rows []workload) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	if _, err := fmt.Fprintln(tw, "\nworkload\tmsgs/s\tceiling msgs/s\tratio\tCPU µs/msg\tceiling CPU µs/msg\tpeak RSS MB\tfirst msg ms\t"); err != nil {
+	if _, err := fmt.Fprintln(tw, "\nworkload\tmsgs/s\tcommitted msgs/s\tceiling msgs/s\tratio\tCPU µs/msg\tceiling CPU µs/msg\tpeak RSS MB\tfirst msg ms\t"); err != nil {
 		return err
 	}
 	for _, r := range rows {
@@ -419,7 +441,11 @@ func printTable(w io.Writer, rows []workload) error {
 			ratio = fmt.Sprintf("%.0f %%", 100*r.Ratio)
 			ceilCPU = fmt.Sprintf("%.2f", r.CeilingCPUMicrosPerMsg)
 		}
-		if _, err := fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%.2f\t%s\t%.0f\t%.0f\t\n", r.Name, r.MsgsPerSec, ceil, ratio,
+		committed := ""
+		if r.CommittedMsgsPerSec > 0 {
+			committed = fmt.Sprintf("%.0f", r.CommittedMsgsPerSec)
+		}
+		if _, err := fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%.2f\t%s\t%.0f\t%.0f\t\n", r.Name, r.MsgsPerSec, committed, ceil, ratio,
 			r.CPUMicrosPerMsg, ceilCPU, float64(r.PeakRSSBytes)/(1<<20), r.FirstMessageMs); err != nil {
 			return err
 		}
@@ -439,6 +465,7 @@ func runWorkload(name string, p params, prof profiles) (result, int64, error) {
 		"-n", fmt.Sprint(p.n), "-keys", fmt.Sprint(p.keys),
 		"-partitions", fmt.Sprint(p.partitions), "-value-size", fmt.Sprint(p.valueSize),
 		"-brokers", strings.Join(p.brokers, ","), "-dir", p.dir, "-run", p.run, "-rep", fmt.Sprint(p.rep),
+		"-memory-budget", fmt.Sprint(p.budget),
 	}
 	if prof.cpu != "" {
 		args = append(args, "-cpuprofile", prof.cpu)
@@ -447,6 +474,12 @@ func runWorkload(name string, p params, prof profiles) (result, int64, error) {
 		args = append(args, "-memprofile", prof.mem)
 	}
 	cmd := exec.Command(exe, args...)
+	isKStreams := strings.HasPrefix(name, "kstreams-")
+	if isKStreams {
+		if cmd, err = kstreamsCommand(name, p); err != nil {
+			return result{}, 0, err
+		}
+	}
 	cmd.Stderr = os.Stderr
 	var stdout strings.Builder
 	cmd.Stdout = &stdout
@@ -460,7 +493,17 @@ func runWorkload(name string, p params, prof profiles) (result, int64, error) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
 		return result{}, 0, fmt.Errorf("child output %q: %w", stdout.String(), err)
 	}
-	res.CPUSeconds = cpu
+	if res.CPUSeconds == 0 {
+		// The workload did not report its CPU time at the end of its
+		// measurement (the ceilings, emit, Kafka Streams): all of the
+		// process's.
+		res.CPUSeconds = cpu
+	}
+	if isKStreams {
+		if err := checkKStreamsDump(p); err != nil {
+			return result{}, 0, fmt.Errorf("kafka streams store: %w", err)
+		}
+	}
 	return res, rss, nil
 }
 

@@ -57,6 +57,7 @@ const workloadTimeout = 30 * time.Minute
 type clock struct {
 	start time.Time
 	first atomic.Int64 // unix nanos of the first message
+	count atomic.Int64 // messages processed (the counter's callbacks)
 }
 
 func newClock() *clock { return &clock{start: time.Now()} }
@@ -86,8 +87,14 @@ func (c *clock) since(fromStart bool) float64 {
 	return time.Since(from).Seconds()
 }
 
+// budget holds the -memory-budget of this run and its partitions.
+var budget params
+
 func config() *sarama.Config {
 	cfg := goka.DefaultConfig()
+	if budget.budget > 0 {
+		cfg.Consumer.Fetch.Default = int32(max(budget.budget/4/int64(budget.partitions), 16<<10))
+	}
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.ClientID = "goka-bench"
 	return cfg
@@ -139,7 +146,9 @@ func runChild(name string, p params, cpuprof, memprof string) error {
 	case "ceiling-consume-produce":
 		res, err = ceilingConsumeProduce(ctx, p)
 	case "process-leveldb":
-		res, err = process(ctx, p, "leveldb", storage.DefaultBuilder(p.dir))
+		res, err = process(ctx, p, "leveldb", levelDBBuilder(p))
+	case "process-leveldb-cache":
+		res, err = process(ctx, p, "leveldb-cache", levelDBBuilder(p), goka.WithTableWriteCache(goka.DefaultTableWriteCacheBytes))
 	case "process-memory":
 		res, err = process(ctx, p, "memory", storage.MemoryBuilder())
 	case "ceiling-consume":
@@ -375,6 +384,7 @@ func counter(group string, p params, c *clock) *goka.GroupGraph {
 	return goka.DefineGroup(goka.Group(group),
 		goka.Input(goka.Stream(p.input()), new(codec.Bytes), func(ctx goka.Context, _ interface{}) {
 			c.tick()
+			c.count.Add(1)
 			var n int64
 			if v := ctx.Value(); v != nil {
 				n = v.(int64)
@@ -466,21 +476,36 @@ func (r *bgRun) stop() error {
 	return r.err
 }
 
-func process(ctx context.Context, p params, kind string, sb storage.Builder) (result, error) {
+func process(ctx context.Context, p params, kind string, sb storage.Builder, extra ...goka.ProcessorOption) (result, error) {
 	c := newClock()
 	group := p.processGroup(kind)
-	proc, err := goka.NewProcessor(p.brokers, counter(group, p, c), procOptions(sb)...)
+	proc, err := goka.NewProcessor(p.brokers, counter(group, p, c), procOptions(sb, extra...)...)
 	if err != nil {
 		return result{}, err
 	}
 	c.start = time.Now()
 	run := runInBackground(context.Background(), proc.Run)
 	table := string(goka.GroupTable(goka.Group(group)))
-	if err := waitEndOffsets(ctx, p, table, int64(p.n), run); err != nil {
+	wait := waitEndOffsets
+	if len(extra) > 0 {
+		// With the write cache the table gets fewer records than
+		// inputs: processed is when every callback ran.
+		wait = func(ctx context.Context, _ params, _ string, want int64, run *bgRun) error {
+			return waitCount(ctx, &c.count, want, run)
+		}
+	}
+	if err := wait(ctx, p, table, int64(p.n), run); err != nil {
 		_ = run.stop()
 		return result{}, err
 	}
 	res := result{Messages: p.n, Seconds: c.since(false), FirstMessageMs: c.firstMs()}
+	if err := waitCommitted(ctx, p, group, p.input(), int64(p.n), run); err != nil {
+		_ = run.stop()
+		return result{}, err
+	}
+	// CPU until the inputs are committed: with the write cache most of
+	// the table work happens after the last callback.
+	res.CommittedSeconds, res.CPUSeconds = c.since(false), selfCPU()
 	if err := verifyCounts(p, proc.Get, run, "counts"); err != nil {
 		return result{}, err
 	}
@@ -502,6 +527,8 @@ func verifyCounts(p params, get goka.Getter, run *bgRun, what string) error {
 	return nil
 }
 
+// sumCounts checks that every key holds its expected count and returns
+// their sum.
 func sumCounts(p params, get func(string) (interface{}, error)) (int64, error) {
 	var sum int64
 	for k := 0; k < p.keys && k < p.n; k++ {
@@ -509,9 +536,14 @@ func sumCounts(p params, get func(string) (interface{}, error)) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
+		var c int64
 		if v != nil {
-			sum += v.(int64)
+			c = v.(int64)
 		}
+		if c != expectedCount(p, k) {
+			return 0, fmt.Errorf("key %s counts %d, want %d", p.key(k), c, expectedCount(p, k))
+		}
+		sum += c
 	}
 	return sum, nil
 }
@@ -554,7 +586,7 @@ func viewRecovery(ctx context.Context, p params) (result, error) {
 	c := newClock()
 	var records recordCounter
 	view, err := goka.NewView(p.brokers, goka.GroupTable(goka.Group(p.group("leveldb"))), new(codec.Int64),
-		goka.WithViewStorageBuilder(storage.DefaultBuilder(p.dir)),
+		goka.WithViewStorageBuilder(levelDBBuilder(p)),
 		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(config())),
 		goka.WithViewTopicManagerBuilder(topicManager()),
 		goka.WithViewCallback(firstUpdate(c, &records)),
@@ -567,7 +599,7 @@ func viewRecovery(ctx context.Context, p params) (result, error) {
 	if err := waitRecovered(ctx, view.Recovered, run); err != nil {
 		return result{}, errors.Join(err, run.stop())
 	}
-	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs()}
+	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs(), CPUSeconds: selfCPU()}
 	if err := verifyCounts(p, view.Get, run, "view counts"); err != nil {
 		return result{}, err
 	}
@@ -578,7 +610,7 @@ func processorRecovery(ctx context.Context, p params) (result, error) {
 	c := newClock()
 	var records recordCounter
 	proc, err := goka.NewProcessor(p.brokers, counter(p.group("leveldb"), p, c),
-		procOptions(storage.DefaultBuilder(p.dir), goka.WithUpdateCallback(firstUpdate(c, &records)))...)
+		procOptions(levelDBBuilder(p), goka.WithUpdateCallback(firstUpdate(c, &records)))...)
 	if err != nil {
 		return result{}, err
 	}
@@ -587,7 +619,7 @@ func processorRecovery(ctx context.Context, p params) (result, error) {
 	if err := waitRecovered(ctx, proc.Recovered, run); err != nil {
 		return result{}, errors.Join(err, run.stop())
 	}
-	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs()}
+	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs(), CPUSeconds: selfCPU()}
 	if err := verifyCounts(p, proc.Get, run, "recovered counts"); err != nil {
 		return result{}, err
 	}
@@ -621,5 +653,30 @@ func serveBroker(p params) error {
 	defer cluster.Close()
 	fmt.Printf("BROKERS %s\n", strings.Join(cluster.Brokers(), ","))
 	_, _ = io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// levelDBBuilder is the storage of the LevelDB workloads: the default, or
+// under -memory-budget.
+func levelDBBuilder(p params) storage.Builder {
+	if p.budget > 0 {
+		return storage.LevelDBBuilder(p.dir, storage.WithMemoryBudget(p.budget*3/4, p.partitions))
+	}
+	return storage.DefaultBuilder(p.dir)
+}
+
+// waitCount polls n until it reaches want.
+func waitCount(ctx context.Context, n *atomic.Int64, want int64, run *bgRun) error {
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for n.Load() < want {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-run.done:
+			return fmt.Errorf("processor stopped: %w", errOrNil(run.err))
+		case <-tick.C:
+		}
+	}
 	return nil
 }

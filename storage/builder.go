@@ -32,6 +32,9 @@ type levelDBConfig struct {
 	dbOptions     *opt.Options
 	flushSize     int
 	flushInterval time.Duration
+	// WithMemoryBudget (budget.go)
+	budget           int64
+	budgetPartitions int
 }
 
 // WithDBOptions sets the options LevelDB is opened with. The default, nil,
@@ -85,7 +88,7 @@ func newLevelDBConfig(opts []LevelDBOption) (levelDBConfig, error) {
 	if cfg.flushInterval < 0 {
 		return cfg, fmt.Errorf("storage: flush interval must not be negative, got %v", cfg.flushInterval)
 	}
-	return cfg, nil
+	return cfg, cfg.validateBudget()
 }
 
 // DefaultBuilder returns a builder of LevelDB storages, one database per
@@ -128,7 +131,8 @@ func openLevelDB(dir string, cfg levelDBConfig) (*levelDB, error) {
 	if err := checkMarker(dir); err != nil {
 		return nil, err
 	}
-	db, err := leveldb.OpenFile(dir, dbOptions(cfg.dbOptions))
+	cfg, o := cfg.budgeted()
+	db, err := leveldb.OpenFile(dir, o)
 	if err != nil {
 		if isCorruption(err) {
 			return nil, corrupted(dir, fmt.Errorf("open: %w", err))

@@ -8,7 +8,11 @@
 // Tracker hands out the highest offset whose predecessors are all done.
 package commit
 
-import "sync"
+import (
+	"cmp"
+	"slices"
+	"sync"
+)
 
 // Tracker tracks in-flight offsets of one topic partition. Offsets must be
 // added in increasing order; Done may be called in any order and from any
@@ -38,12 +42,13 @@ func (t *Tracker) Add(offset int64) {
 func (t *Tracker) Done(offset int64) (next int64, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	// Search from the head: completions are mostly in order.
-	for i := t.head; i < len(t.pending); i++ {
-		if t.pending[i].offset == offset {
-			t.pending[i].done = true
-			break
-		}
+	// Binary search (offsets are added in increasing order): completions
+	// are mostly in order, but the table write cache completes a whole
+	// flush interval's messages key by key, far out of order.
+	if i, found := slices.BinarySearchFunc(t.pending[t.head:], offset, func(e entry, o int64) int {
+		return cmp.Compare(e.offset, o)
+	}); found {
+		t.pending[t.head+i].done = true
 	}
 	last := int64(-1)
 	for t.head < len(t.pending) && t.pending[t.head].done {
