@@ -548,7 +548,9 @@ func TestCooperativeStrategyPlan(t *testing.T) {
 		t.Fatalf("subscription user data %+v, %v", st, err)
 	}
 	topics := map[string][]int32{"in": parts(4), "g-loop": parts(4), "g-table": parts(4)}
-	enc := func(addr string) []byte { return EncodeMemberState(MemberState{QueryAddress: addr, Cooperative: true, Generation: -1}) }
+	enc := func(addr string) []byte {
+		return EncodeMemberState(MemberState{QueryAddress: addr, Cooperative: true, Generation: -1})
+	}
 	members := map[string]sarama.ConsumerGroupMemberMetadata{
 		"a": {Topics: []string{"in", "g-loop"}, UserData: enc("a:1"), GenerationID: 7,
 			OwnedPartitions: []*sarama.OwnedPartition{{Topic: "in", Partitions: []int32{0, 1, 2}}, {Topic: "g-loop", Partitions: []int32{0, 1, 2}}}},

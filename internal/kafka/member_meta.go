@@ -200,7 +200,7 @@ func DecodeGroupAssignment(data []byte) (GroupAssignment, error) {
 	g.Self = d.string()
 	g.Generation = int32(d.uint32())
 	ms := int64(d.uint64())
-	if ms < 0 || ms > int64(time.Duration(1<<62).Milliseconds()) {
+	if ms < 0 || ms > time.Duration(1<<62).Milliseconds() {
 		d.fail("probe interval out of range")
 	}
 	g.ProbeAfter = time.Duration(ms) * time.Millisecond
