@@ -179,3 +179,29 @@ func (o *poptions) finishClients() {
 		o.builders.producer = ProducerBuilderWithConfig(cfg)
 	}
 }
+
+// WithViewReadCommitted makes the view read only committed records:
+// records of transactions still open are read once they commit, records of
+// aborted transactions never. Use it for tables written by processors with
+// ExactlyOnce; without it a view also applies what their aborted
+// transactions wrote. Lookup tables of an exactly-once processor read
+// committed without it. It builds the view's consumer from a copy of the
+// global config with Consumer.IsolationLevel = sarama.ReadCommitted (and
+// Version at least 0.11), so it cannot be combined with
+// WithViewConsumerSaramaBuilder: set the isolation level in that config
+// instead. Default: off (read uncommitted, as Goka). Not in Goka.
+func WithViewReadCommitted() ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.readCommitted = true }
+}
+
+func (o *voptions) finishReadCommitted() {
+	if !o.readCommitted || o.customConsumer || o.testerClientID {
+		return
+	}
+	cfg := globalConfigCopy()
+	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	if !cfg.Version.IsAtLeast(sarama.V0_11_0_0) {
+		cfg.Version = sarama.V0_11_0_0
+	}
+	o.builders.consumerSarama = SaramaConsumerBuilderWithConfig(cfg)
+}

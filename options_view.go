@@ -24,6 +24,8 @@ type voptions struct {
 	topicWait        time.Duration
 	builders         builders
 	outageTimeout    time.Duration
+	readCommitted    bool // WithViewReadCommitted (options_eos.go)
+	customConsumer   bool // WithViewConsumerSaramaBuilder was given
 }
 
 // DefaultViewTopicWait is how long View.Run waits for a missing table topic
@@ -70,6 +72,9 @@ func (o *voptions) validate() error {
 	if o.outageTimeout < 0 {
 		errs = append(errs, fmt.Errorf("BrokerOutageTimeout must be >= 0, got %v (WithViewBrokerOutageTimeout)", o.outageTimeout))
 	}
+	if o.readCommitted && o.customConsumer && !o.testerClientID {
+		errs = append(errs, errors.New("ReadCommitted cannot be applied to the consumer of WithViewConsumerSaramaBuilder (WithViewReadCommitted): set Consumer.IsolationLevel = sarama.ReadCommitted in its config"))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid view options: %w", errors.Join(errs...))
 	}
@@ -99,7 +104,10 @@ func WithViewStorageBuilder(sb storage.Builder) ViewOption {
 // WithViewConsumerSaramaBuilder sets the consumer builder. Default:
 // DefaultSaramaConsumerBuilder.
 func WithViewConsumerSaramaBuilder(cgb SaramaConsumerBuilder) ViewOption {
-	return func(o *voptions, table Table, codec Codec) { o.builders.consumerSarama = cgb }
+	return func(o *voptions, table Table, codec Codec) {
+		o.builders.consumerSarama = cgb
+		o.customConsumer = true
+	}
 }
 
 // WithViewTopicManagerBuilder sets the topic manager builder. Default:

@@ -89,6 +89,7 @@ func NewView(brokers []string, topic Table, codec Codec, options ...ViewOption) 
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("creating view of %q: %w", topic, err)
 	}
+	opts.finishReadCommitted()
 	// Logged here rather than in the option so that it reaches the logger
 	// the options chose, whatever their order.
 	if opts.restartable {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -614,4 +615,49 @@ func watchProgress(tv *tableView, done <-chan struct{}) <-chan time.Duration {
 		}
 	}()
 	return out
+}
+
+// j. Zombie fencing: one of two instances is paused with SIGSTOP for well
+// past its session timeout, so that its partitions move to the other
+// instance, and then resumed with SIGCONT. Whatever the paused instance
+// still had in flight must not become visible: under exactly-once its
+// transactions are fenced (0 duplicates), and it rejoins or stops.
+func TestJ_PausedInstanceFenced(t *testing.T) {
+	b := brokers(t)
+	began := time.Now()
+	g := newGroup(t, b, "j", 1)
+	nodes := g.startReady("proc0", "proc1")
+	tv := newTableView(t, b, g.table())
+	l := newLoad(t, b, g.input, numKeys)
+	defer l.finish()
+	done := runLoad(l, 30000)
+
+	time.Sleep(5 * time.Second)
+	snap := l.snapshot()
+	t0 := time.Now()
+	if err := nodes[1].cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("paused proc1 (SIGSTOP)")
+	tv.waitCaughtUp(snap, catchUp)
+	recovery := time.Since(t0)
+	t.Logf("proc0 took over: everything acknowledged before the pause is in the table %v after it", recovery.Round(100*time.Millisecond))
+	// Well past the session timeout (stcfg: 6 s), whatever the take-over took.
+	if rest := 3*stcfg.SessionTimeout - time.Since(t0); rest > 0 {
+		time.Sleep(rest)
+	}
+	if err := nodes[1].cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("resumed proc1 (SIGCONT) %v after the pause", time.Since(t0).Round(100*time.Millisecond))
+	<-done
+	r := tv.check(l, catchUp)
+	nodes[0].checkAlive()
+	select {
+	case <-nodes[1].exited:
+		t.Logf("proc1 stopped after it resumed: %v", nodes[1].exitErr)
+	default:
+		t.Logf("proc1 rejoined after it resumed; assignments %v", nodes[1].eventList())
+	}
+	logResult(t, "j pause one of 2 instances past its session timeout (SIGSTOP, SIGCONT)", r, recovery, began)
 }

@@ -54,6 +54,7 @@ func main() {
 		dir         = fs.String("storage", "", "LevelDB directory")
 		acks        = fs.String("acks", "local", "producer acks: local or all")
 		replication = fs.Int("replication", 1, "replication factor of topics the processor creates")
+		guarantee   = fs.String("guarantee", "at-least-once", "processing guarantee of the processor (at-least-once or exactly-once); a view reads committed with exactly-once")
 		defaults    = fs.Bool("defaults", false, "goka's defaults: stcfg.Defaults instead of stcfg.Config, the default backoff, a view without auto-reconnect")
 	)
 	if err := fs.Parse(os.Args[2:]); err != nil {
@@ -70,9 +71,9 @@ func main() {
 	var err error
 	switch mode {
 	case "proc":
-		err = runProcessor(ctx, strings.Split(*brokers, ","), *group, *input, *dir, *replication, *defaults)
+		err = runProcessor(ctx, strings.Split(*brokers, ","), *group, *input, *dir, *replication, *defaults, *guarantee == "exactly-once")
 	case "view":
-		err = runView(ctx, strings.Split(*brokers, ","), *table, *dir, *defaults)
+		err = runView(ctx, strings.Split(*brokers, ","), *table, *dir, *defaults, *guarantee == "exactly-once")
 	default:
 		err = fmt.Errorf("unknown mode %q", mode)
 	}
@@ -105,7 +106,7 @@ func decodeState(v interface{}) (maxSeq, count int64) {
 	return maxSeq, count
 }
 
-func runProcessor(ctx context.Context, brokers []string, group, input, dir string, replication int, defaults bool) error {
+func runProcessor(ctx context.Context, brokers []string, group, input, dir string, replication int, defaults, eos bool) error {
 	if group == "" || input == "" || dir == "" {
 		return errors.New("proc needs -group, -input and -storage")
 	}
@@ -127,7 +128,12 @@ func runProcessor(ctx context.Context, brokers []string, group, input, dir strin
 	if defaults {
 		backoff, outage = goka.DefaultBackoffBuilder, goka.DefaultBrokerOutageTimeout
 	}
+	guarantee := goka.AtLeastOnce
+	if eos {
+		guarantee = goka.ExactlyOnce
+	}
 	p, err := goka.NewProcessor(brokers, g,
+		goka.WithProcessingGuarantee(guarantee),
 		goka.WithBrokerOutageTimeout(outage),
 		goka.WithStorageBuilder(storage.DefaultBuilder(dir)),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithTopicManagerConfig(tmc)),
@@ -152,13 +158,16 @@ func runProcessor(ctx context.Context, brokers []string, group, input, dir strin
 	return p.Run(ctx)
 }
 
-func runView(ctx context.Context, brokers []string, table, dir string, defaults bool) error {
+func runView(ctx context.Context, brokers []string, table, dir string, defaults, eos bool) error {
 	if table == "" || dir == "" {
 		return errors.New("view needs -table and -storage")
 	}
 	opts := []goka.ViewOption{goka.WithViewStorageBuilder(storage.DefaultBuilder(dir))}
 	if !defaults {
 		opts = append(opts, goka.WithViewAutoReconnect(), goka.WithViewBackoffBuilder(stcfg.Backoff))
+	}
+	if eos {
+		opts = append(opts, goka.WithViewReadCommitted())
 	}
 	v, err := goka.NewView(brokers, goka.Table(table), new(codec.String), opts...)
 	if err != nil {

@@ -10,6 +10,9 @@ import (
 	goka "github.com/e3793d55/goka"
 )
 
+// SessionTimeout is Config's Consumer.Group.Session.Timeout.
+const SessionTimeout = 6 * time.Second
+
 // Config is goka's default sarama configuration with what the system tests
 // need: a new group reads its inputs from the oldest offset; short group
 // timeouts, so that a killed member is noticed after 6 s (the broker's
@@ -22,7 +25,7 @@ func Config(acksAll bool) *sarama.Config {
 	cfg := goka.DefaultConfig()
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Consumer.Offsets.AutoCommit.Interval = 500 * time.Millisecond
-	cfg.Consumer.Group.Session.Timeout = 6 * time.Second
+	cfg.Consumer.Group.Session.Timeout = SessionTimeout
 	cfg.Consumer.Group.Heartbeat.Interval = time.Second
 	cfg.Consumer.Group.Rebalance.Timeout = 15 * time.Second
 	cfg.Consumer.Retry.Backoff = 500 * time.Millisecond
