@@ -24,6 +24,55 @@
 // processed again after a restart. Commits never pass a message still in
 // flight, even when later messages finish first.
 //
+// # Exactly-once
+//
+// WithProcessingGuarantee(ExactlyOnce) puts everything the messages of a
+// partition cause (table writes, emits, loopbacks) and their input offsets
+// into one Kafka transaction per commit interval (WithCommitInterval,
+// default 100 ms), as Kafka Streams' processing.guarantee=exactly_once
+// does with one producer per task: each partition has its own
+// transactional producer, with transactional ID "<group>-<partition>".
+// After a crash, a rebalance, a broker loss or a cut connection either all
+// of it is visible, once, or none is and the messages are processed again
+// from the committed state: a counter stays exact.
+//
+//   - Fencing: a partition initializes its producer before it recovers
+//     its table, which fences the previous owner's producer and aborts its
+//     open transaction, and its offsets are committed with the session's
+//     group generation (KIP-447). An instance paused past its session
+//     timeout finds its late transaction refused: nothing it wrote becomes
+//     visible, and it rejoins.
+//   - Local storage never runs ahead of Kafka: a transaction's table writes
+//     reach storage only after it committed (Context.Value sees them at
+//     once), with the table offset in the next flush; after a crash only
+//     the tail is replayed, never the whole table.
+//   - Reading: the processor's inputs, tables, joins and lookups are read
+//     read_committed. Downstream consumers of its output and table topics
+//     must read with isolation.level=read_committed too (sarama:
+//     Consumer.IsolationLevel = sarama.ReadCommitted; a View:
+//     WithViewReadCommitted), or they also see aborted records and the
+//     records of open transactions.
+//   - A failed transaction (a produce or commit error, a fenced producer)
+//     is aborted and logged, and the instance rejoins the group; Run
+//     returns an error wrapping ErrTransactionAborted only after ten in a
+//     row. A callback error still stops the processor; its transaction is
+//     aborted.
+//   - DeferCommit holds the partition's transaction open until the
+//     function is called: the partition stops taking messages at the next
+//     commit until then (for at most 10 s when it stops, after which the
+//     transaction is aborted). A visit of VisitAll is done once its
+//     transaction committed.
+//   - Cost: a commit takes a few requests to the transaction coordinator
+//     and the partition takes no message meanwhile; end-to-end latency for
+//     read_committed consumers is about the commit interval; one producer
+//     (client and connections) per assigned partition. README,
+//     "Benchmarks", has the figures.
+//   - ExactlyOnce builds the Kafka clients itself (from WithSaramaConfig
+//     or the global config, raising Version to 2.5.0): it refuses
+//     WithConsumerGroupBuilder, WithConsumerSaramaBuilder and
+//     WithProducerBuilder. The tester ignores it: it processes each
+//     message to the end before the next and never crashes.
+//
 // # Local storage and recovery
 //
 // A table write reaches local storage only once Kafka acknowledged it:

@@ -1,6 +1,7 @@
 package goka_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -310,3 +311,70 @@ type tlog struct{ t *testing.T }
 func (l tlog) Print(v ...interface{})                 { l.t.Log(v...) }
 func (l tlog) Println(v ...interface{})               { l.t.Log(v...) }
 func (l tlog) Printf(format string, v ...interface{}) { l.t.Logf(format, v...) }
+
+// DeferCommit holds the transaction open until it is called; visits are
+// done once their transaction committed; a read_committed View sees the
+// committed table.
+func TestExactlyOnceDeferCommitAndVisit(t *testing.T) {
+	const n, keys = 200, 10
+	group := goka.Group("eos-defer")
+	brokers := cluster(t, map[string]int{"eos-defer-in": 4})
+	var deferred sync.WaitGroup
+	defer deferred.Wait()
+	g := goka.DefineGroup(group,
+		goka.Input("eos-defer-in", new(codec.String), func(ctx goka.Context, msg interface{}) {
+			var c int64
+			if v := ctx.Value(); v != nil {
+				c = v.(int64)
+			}
+			ctx.SetValue(c + 1)
+			commit := ctx.DeferCommit()
+			deferred.Go(func() {
+				time.Sleep(time.Millisecond)
+				commit(nil)
+			})
+		}),
+		goka.Visitor("add", func(ctx goka.Context, meta interface{}) {
+			ctx.SetValue(ctx.Value().(int64) + meta.(int64))
+		}),
+		goka.Persist(new(codec.Int64)),
+	)
+	p, err := goka.NewProcessor(brokers, g, procOpts(t, "", goka.WithProcessingGuarantee(goka.ExactlyOnce))...)
+	require.NoError(t, err)
+	r := run(t, p.Run)
+	perKey := map[string]int{}
+	emitInputs(t, brokers, "eos-defer-in", 0, n, keys, perKey)
+	eventually(t, 60*time.Second, func() bool {
+		off := committed(t, brokers, string(group), "eos-defer-in")
+		sum := int64(0)
+		for _, o := range off {
+			sum += o
+		}
+		return sum == n
+	}, "input offsets committed")
+	require.NoError(t, p.VisitAll(context.Background(), "add", int64(1000)))
+	// VisitAll returned: the visits' writes are committed, so a
+	// read_committed view recovers them.
+	v, err := goka.NewView(brokers, goka.GroupTable(group), new(codec.Int64), viewOpts(t, "", goka.WithViewReadCommitted())...)
+	require.NoError(t, err)
+	vr := run(t, v.Run)
+	eventually(t, 30*time.Second, v.Recovered, "view recovered")
+	for k, want := range perKey {
+		got, err := v.Get(k)
+		require.NoError(t, err)
+		require.Equal(t, int64(want+1000), got, "key %s", k)
+		pv, err := p.Get(k)
+		require.NoError(t, err)
+		require.Equal(t, int64(want+1000), pv, "processor, key %s", k)
+	}
+	require.NoError(t, vr.stop(t))
+	require.NoError(t, r.stop(t))
+}
+
+func TestViewReadCommittedOptions(t *testing.T) {
+	_, err := goka.NewView([]string{"127.0.0.1:1"}, "t", new(codec.Int64), goka.WithViewReadCommitted(),
+		goka.WithViewConsumerSaramaBuilder(goka.DefaultSaramaConsumerBuilder))
+	require.ErrorContains(t, err, "WithViewReadCommitted")
+	_, err = goka.NewView([]string{"127.0.0.1:1"}, "t", new(codec.Int64), goka.WithViewReadCommitted())
+	require.NoError(t, err)
+}

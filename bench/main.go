@@ -25,6 +25,8 @@
 //   - view-recovery-leveldb: a View recovers the table into LevelDB.
 //   - processor-recovery-leveldb: a processor of the same group with an empty
 //     storage directory recovers its table.
+//   - process-leveldb-eos, process-memory-eos, latency-leveldb,
+//     latency-leveldb-eos: exactly-once, see eos.go.
 //
 // Producer settings are goka.DefaultConfig's for both the library and the
 // ceiling, so the ratio measures the library, not a different batching.
@@ -87,6 +89,10 @@ type result struct {
 	// CommittedSeconds is the time from the first message until the input
 	// offsets are committed (process and kstreams workloads; 0 otherwise).
 	CommittedSeconds float64 `json:"committed_seconds,omitempty"`
+	// Latency from emit to the output being readable committed (latency
+	// workloads).
+	LatencyP50Ms float64 `json:"latency_p50_ms,omitempty"`
+	LatencyP99Ms float64 `json:"latency_p99_ms,omitempty"`
 }
 
 // workload is one row of the output.
@@ -109,6 +115,8 @@ type workload struct {
 	// shared machine.
 	CPUMicrosPerMsg        float64 `json:"cpu_us_per_msg"`
 	CeilingCPUMicrosPerMsg float64 `json:"ceiling_cpu_us_per_msg,omitempty"`
+	LatencyP50Ms           float64 `json:"latency_p50_ms,omitempty"`
+	LatencyP99Ms           float64 `json:"latency_p99_ms,omitempty"`
 }
 
 type report struct {
@@ -146,8 +154,9 @@ var groups = []struct {
 	lib     []string
 }{
 	{"ceiling-produce", []string{"emit"}},
-	{"ceiling-consume-produce", []string{"process-leveldb", "process-memory"}},
+	{"ceiling-consume-produce", []string{"process-leveldb", "process-memory", "process-leveldb-eos", "process-memory-eos"}},
 	{"ceiling-consume", []string{"view-recovery-leveldb", "processor-recovery-leveldb"}},
+	{"", []string{"latency-leveldb", "latency-leveldb-eos"}},
 }
 
 // runs collects the repetitions of one workload.
@@ -181,7 +190,7 @@ func median(xs []float64) float64 {
 // row summarises the repetitions: median rate, median ratio to the
 // ceiling run of the same repetition, peak RSS of all.
 func (r *runs) row() workload {
-	var rates, ratios, secs, firsts, cpus, committed []float64
+	var rates, ratios, secs, firsts, cpus, committed, p50s, p99s []float64
 	for i, res := range r.results {
 		rates = append(rates, r.rate(i))
 		if res.CommittedSeconds > 0 {
@@ -190,6 +199,8 @@ func (r *runs) row() workload {
 		cpus = append(cpus, r.cpuPerMsg(i))
 		secs = append(secs, res.Seconds)
 		firsts = append(firsts, res.FirstMessageMs)
+		p50s = append(p50s, res.LatencyP50Ms)
+		p99s = append(p99s, res.LatencyP99Ms)
 		if r.ceiling != nil && i < len(r.paired) {
 			ratios = append(ratios, r.rate(i)/r.paired[i])
 		}
@@ -204,6 +215,8 @@ func (r *runs) row() workload {
 		Runs:                len(r.results),
 		CPUMicrosPerMsg:     median(cpus),
 		CommittedMsgsPerSec: median(committed),
+		LatencyP50Ms:        median(p50s),
+		LatencyP99Ms:        median(p99s),
 	}
 	if r.ceiling != nil {
 		w.Ceiling = r.ceiling.name
@@ -317,6 +330,32 @@ func runParent(p params, out, only string, prof profiles, keepGoing bool, repeat
 		failed []error
 	)
 	for _, g := range groups {
+		if g.ceiling == "" {
+			// Paced workloads: no ceiling to compare with.
+			for _, name := range g.lib {
+				if len(selected) > 0 && !selected[name] {
+					continue
+				}
+				m := &runs{name: name}
+				for rep := 0; rep < max(repeat, 1); rep++ {
+					q := p
+					q.rep = rep
+					q.dir = filepath.Join(p.dir, fmt.Sprintf("%s-%d", name, rep))
+					res, rss, err := runWorkload(name, q, prof)
+					if err != nil {
+						failed = append(failed, fmt.Errorf("workload %s: %w", name, err))
+						break
+					}
+					m.results = append(m.results, res)
+					m.rss = max(m.rss, rss)
+					fmt.Printf("  %-28s run %d: p50 %.1f ms, p99 %.1f ms\n", name, rep+1, res.LatencyP50Ms, res.LatencyP99Ms)
+				}
+				if len(m.results) > 0 {
+					all = append(all, m)
+				}
+			}
+			continue
+		}
 		ceil := &runs{name: g.ceiling}
 		members := []*runs{ceil}
 		for _, name := range g.lib {

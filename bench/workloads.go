@@ -151,6 +151,14 @@ func runChild(name string, p params, cpuprof, memprof string) error {
 		res, err = process(ctx, p, "leveldb-cache", levelDBBuilder(p), goka.WithTableWriteCache(goka.DefaultTableWriteCacheBytes))
 	case "process-memory":
 		res, err = process(ctx, p, "memory", storage.MemoryBuilder())
+	case "process-leveldb-eos":
+		res, err = processEOS(ctx, p, "leveldb-eos", levelDBBuilder(p))
+	case "process-memory-eos":
+		res, err = processEOS(ctx, p, "memory-eos", storage.MemoryBuilder())
+	case "latency-leveldb":
+		res, err = latency(ctx, p, false)
+	case "latency-leveldb-eos":
+		res, err = latency(ctx, p, true)
 	case "ceiling-consume":
 		res, err = ceilingConsume(ctx, p, string(goka.GroupTable(goka.Group(p.group("leveldb")))))
 	case "view-recovery-leveldb":

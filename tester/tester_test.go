@@ -706,3 +706,23 @@ func TestStandbyOptions(t *testing.T) {
 		})
 	}
 }
+
+// The tester runs an exactly-once processor as an at-least-once one: each
+// message is processed completely before the next, nothing crashes, and
+// the processor needs no transactional producer.
+func TestExactlyOnceUnderTester(t *testing.T) {
+	gkt := tester.New(t)
+	proc, err := goka.NewProcessor(nil, counterGraph("counter-eos"), goka.WithTester(gkt), goka.WithProcessingGuarantee(goka.ExactlyOnce))
+	require.NoError(t, err)
+	stop := start(t, proc)
+	defer stop()
+	counts := gkt.NewQueueTracker("counts")
+	gkt.Consume("clicks", "alice", "a")
+	gkt.Consume("clicks", "alice", "b")
+	require.Equal(t, int64(2), gkt.TableValue("counter-eos-table", "alice"))
+	for _, want := range []string{"a=1", "b=2"} {
+		_, v, ok := counts.Next()
+		require.True(t, ok)
+		require.Equal(t, want, v)
+	}
+}
