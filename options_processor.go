@@ -30,6 +30,7 @@ type poptions struct {
 	builders               builders
 	testerClientID         bool
 	brokerOutageTimeout    time.Duration
+	obs                    *observers // WithObserver; nil: none
 }
 
 // applyDefaults sets every processor default in one place.

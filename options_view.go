@@ -24,6 +24,7 @@ type voptions struct {
 	topicWait        time.Duration
 	builders         builders
 	outageTimeout    time.Duration
+	obs              *observers // WithViewObserver; nil: none
 }
 
 // DefaultViewTopicWait is how long View.Run waits for a missing table topic
