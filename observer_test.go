@@ -75,14 +75,26 @@ func (r *recorder) OnRebalance(i goka.RebalanceInfo) {
 	r.rebalances = append(r.rebalances, i)
 	r.mu.Unlock()
 }
-func (r *recorder) OnFlush(f goka.FlushInfo) { r.mu.Lock(); r.flushes = append(r.flushes, f); r.mu.Unlock() }
+func (r *recorder) OnFlush(f goka.FlushInfo) {
+	r.mu.Lock()
+	r.flushes = append(r.flushes, f)
+	r.mu.Unlock()
+}
 func (r *recorder) OnRecovered(i goka.RecoveredInfo) {
 	r.mu.Lock()
 	r.recovered = append(r.recovered, i)
 	r.mu.Unlock()
 }
-func (r *recorder) OnTransaction(t goka.TransactionInfo) { r.mu.Lock(); r.txns = append(r.txns, t); r.mu.Unlock() }
-func (r *recorder) OnLateRecord(l goka.LateRecordInfo)   { r.mu.Lock(); r.late = append(r.late, l); r.mu.Unlock() }
+func (r *recorder) OnTransaction(t goka.TransactionInfo) {
+	r.mu.Lock()
+	r.txns = append(r.txns, t)
+	r.mu.Unlock()
+}
+func (r *recorder) OnLateRecord(l goka.LateRecordInfo) {
+	r.mu.Lock()
+	r.late = append(r.late, l)
+	r.mu.Unlock()
+}
 
 func (r *recorder) locked(f func()) { r.mu.Lock(); defer r.mu.Unlock(); f() }
 
@@ -119,7 +131,9 @@ func TestObserverHooks(t *testing.T) {
 
 	eventually(t, 30*time.Second, func() bool {
 		var done bool
-		rec.locked(func() { done = len(rec.produced[goka.ProduceEmit]) == n && len(rec.produced[goka.ProduceTableWrite]) == n })
+		rec.locked(func() {
+			done = len(rec.produced[goka.ProduceEmit]) == n && len(rec.produced[goka.ProduceTableWrite]) == n
+		})
 		return done
 	}, "processor did not produce %d emits and table writes", n)
 
