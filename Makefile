@@ -4,6 +4,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 GOLANGCI_VERSION ?= v2.15.0
 STATICCHECK_VERSION ?= v0.8.2
 
+.PHONY: prometheus-check
 .PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat bench-goka compose-check kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
 
 all: build test lint
@@ -11,10 +12,16 @@ all: build test lint
 build:
 	$(GO) build ./...
 
+# Go modules of their own in this repository (the plugins keep their
+# dependencies out of the root module; 8-monitoring imports a plugin).
+# `make test` and `make lint` cover them too.
+MODULES := plugin/prometheus plugin/otel examples/8-monitoring
+
 # The whole suite, under the race detector, with the embedded broker.
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	@for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 10m ./...) || exit 1; done
 
 race: test
 
@@ -29,6 +36,7 @@ lint: tools
 	$(GO) vet ./...
 	$(GOBIN)/staticcheck ./...
 	$(GOBIN)/golangci-lint run ./...
+	@for m in $(MODULES); do echo "== lint $$m"; (cd $$m && $(GO) vet ./... && $(GOBIN)/staticcheck ./... && $(GOBIN)/golangci-lint run ./...) || exit 1; done
 
 # Short runs of every fuzz test.
 fuzz:
@@ -101,3 +109,9 @@ bench-goka:
 
 bench-smoke:
 	$(GO) run ./bench -n 20000 -keys 500 -repeat 1 -out $${TMPDIR:-/tmp}/goka-bench-smoke.json
+
+# A real Prometheus (Debian's package) scrapes examples/8-monitoring's
+# /metrics on 127.0.0.1; its HTTP API must show lag and throughput series
+# that move (scripts/prometheus-check.sh, about 15 s).
+prometheus-check:
+	bash scripts/prometheus-check.sh
