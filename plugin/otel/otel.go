@@ -72,7 +72,6 @@ type Observer struct {
 	gauges.Sources
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
-	metrics    bool
 
 	processed, callbackFailures, produced, produceErrors metric.Int64Counter
 	rebalances, recoveries, flushes, emitted, emitErrors metric.Int64Counter
