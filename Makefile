@@ -4,17 +4,23 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 GOLANGCI_VERSION ?= v2.15.0
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat bench-goka compose-check bench-kstreams bench-scaling kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
+.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat bench-goka compose-check bench-kstreams bench-scaling kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install prometheus-check
 
 all: build test lint
 
 build:
 	$(GO) build ./...
 
+# Go modules of their own in this repository (the plugins keep their
+# dependencies out of the root module; 8-monitoring imports a plugin).
+# `make test` and `make lint` cover them too.
+MODULES := plugin/prometheus plugin/otel examples/8-monitoring
+
 # The whole suite, under the race detector, with the embedded broker.
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	@for m in $(MODULES); do echo "== $$m"; (cd $$m && $(GO) vet ./... && $(GO) test -race -count=1 -timeout 10m ./...) || exit 1; done
 
 race: test
 
@@ -29,6 +35,7 @@ lint: tools
 	$(GO) vet ./...
 	$(GOBIN)/staticcheck ./...
 	$(GOBIN)/golangci-lint run ./...
+	@for m in $(MODULES); do echo "== lint $$m"; (cd $$m && $(GO) vet ./... && $(GOBIN)/staticcheck ./... && $(GOBIN)/golangci-lint run ./...) || exit 1; done
 
 # Short runs of every fuzz test.
 fuzz:
@@ -127,3 +134,9 @@ bench-kstreams:
 # bench/results/scaling. About 10 minutes on the embedded broker.
 bench-scaling:
 	bash bench/scaling.sh
+
+# A real Prometheus (Debian's package) scrapes examples/8-monitoring's
+# /metrics on 127.0.0.1; its HTTP API must show lag and throughput series
+# that move (scripts/prometheus-check.sh, about 15 s).
+prometheus-check:
+	bash scripts/prometheus-check.sh

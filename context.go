@@ -297,7 +297,9 @@ func (c *cbContext) emitRaw(topic, key string, data []byte, headers Headers, tw 
 	c.pending++
 	c.mu.Unlock()
 	c.pp.stats.countOutput(topic, len(data))
+	headers, span := c.pp.opts.obs.beginEmit(c, topic, key, headers, tw != nil)
 	c.pp.producer.EmitWithHeaders(topic, key, data, headers).ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
+		span.end(msg, err)
 		if err != nil {
 			err = fmt.Errorf("producing to topic %q key %q: %w", topic, key, err)
 		}

@@ -1,6 +1,7 @@
 package goka
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -65,6 +66,14 @@ func (e *Emitter) Emit(key string, msg interface{}) (*Promise, error) {
 // EmitWithHeaders is Emit with headers, merged over the emitter's default
 // headers.
 func (e *Emitter) EmitWithHeaders(key string, msg interface{}, headers Headers) (*Promise, error) {
+	return e.EmitWithContext(context.Background(), key, msg, headers)
+}
+
+// EmitWithContext is EmitWithHeaders with the caller's context, which is
+// handed to the emitter's observers (see WithEmitterObserver): a tracer
+// makes the message's span a child of the span in ctx. ctx does not
+// cancel the emit. Not in Goka.
+func (e *Emitter) EmitWithContext(ctx context.Context, key string, msg interface{}, headers Headers) (*Promise, error) {
 	var data []byte
 	if msg != nil {
 		var err error
@@ -79,7 +88,11 @@ func (e *Emitter) EmitWithHeaders(key string, msg interface{}, headers Headers) 
 		return NewPromise().finish(nil, ErrEmitterAlreadyClosed), nil
 	}
 	e.inflight.Add()
-	return e.producer.EmitWithHeaders(e.topic, key, data, e.opts.defaultHeaders.Merged(headers)).Then(e.sent), nil
+	headers = e.opts.defaultHeaders.Merged(headers)
+	if e.opts.obs != nil {
+		return e.emitObserved(ctx, key, data, headers), nil
+	}
+	return e.producer.EmitWithHeaders(e.topic, key, data, headers).Then(e.sent), nil
 }
 
 // EmitSync sends msg under key and waits for the acknowledgement.

@@ -59,8 +59,9 @@ type partitionTxn struct {
 	prod *producer
 	meta *sarama.ConsumerGroupMetadata
 
-	open  bool
-	began time.Time
+	open     bool
+	began    time.Time
+	messages int // input messages in the open transaction
 	// writes are the acknowledged table writes of the open transaction,
 	// applied to local storage when it commits.
 	writes []ackedWrite
@@ -271,6 +272,8 @@ func (pp *partitionProcessor) commitTxn(ctx context.Context, stopping bool) erro
 	}
 	pp.applyTxnWrites()
 	t.stats.committed(now.Sub(began), now)
+	pp.opts.obs.transaction(TransactionInfo{Group: pp.graph.Group(), Partition: pp.partition, Committed: true, Messages: t.messages, Duration: now.Sub(began)})
+	t.messages = 0
 	pp.proc.txnRejoins.Store(0)
 	pp.finishVisits(nil)
 	return nil
@@ -365,6 +368,8 @@ func (pp *partitionProcessor) abandonTxn(cause error) {
 	t.open = false
 	t.writes = t.writes[:0]
 	t.stats.aborted(cause)
+	pp.opts.obs.transaction(TransactionInfo{Group: pp.graph.Group(), Partition: pp.partition, Messages: t.messages, Duration: time.Since(t.began), Err: cause})
+	t.messages = 0
 	pp.finishVisits(fmt.Errorf("transaction aborted: %w", cause))
 	pp.proc.log.Printf("goka: processor %q: partition %d: transaction %q aborted: %v", pp.graph.Group(), pp.partition, t.id, cause)
 }

@@ -27,6 +27,7 @@ type groupHandler struct {
 	// setups counts the sessions set up, so that consume can tell a lost
 	// session from a failure to join.
 	setups atomic.Int64
+	clock  rebalanceClock // for RebalanceObserver
 }
 
 func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
@@ -71,11 +72,13 @@ func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 	p.partitionsChangedLocked()
 	p.mu.Unlock()
 	p.state.SetState(ProcStateRunning)
+	p.opts.obs.rebalanced(p.graph.Group(), session, parts, h.clock.since())
 	return nil
 }
 
 func (h *groupHandler) Cleanup(session sarama.ConsumerGroupSession) error {
 	p := h.p
+	h.clock.begin()
 	p.changeMu.Lock()
 	defer p.changeMu.Unlock()
 	p.mu.Lock()

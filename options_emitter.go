@@ -15,6 +15,7 @@ type eoptions struct {
 	hasher         func() hash.Hash32
 	defaultHeaders Headers
 	builders       builders
+	obs            *observers // WithEmitterObserver; nil: none
 }
 
 func (o *eoptions) applyDefaults(topic Stream) {

@@ -32,6 +32,7 @@ type poptions struct {
 	builders               builders
 	testerClientID         bool
 	brokerOutageTimeout    time.Duration
+	obs                    *observers // WithObserver; nil: none
 	writeCacheBytes        int // WithTableWriteCache (write_cache.go)
 
 	// Exactly-once (options_eos.go).

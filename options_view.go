@@ -24,6 +24,7 @@ type voptions struct {
 	topicWait        time.Duration
 	builders         builders
 	outageTimeout    time.Duration
+	obs              *observers // WithViewObserver; nil: none
 	readCommitted    bool // WithViewReadCommitted (options_eos.go)
 	customConsumer   bool // WithViewConsumerSaramaBuilder was given
 }

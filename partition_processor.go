@@ -404,6 +404,7 @@ func (pp *partitionProcessor) process(ctx context.Context, msg *sarama.ConsumerM
 			return err
 		}
 		in.txnNext = msg.Offset + 1
+		pp.txn.messages++
 	}
 	if msg.Value == nil && pp.opts.nilHandling == NilIgnore {
 		in.tracker.Add(msg.Offset)
@@ -433,7 +434,9 @@ func (pp *partitionProcessor) process(ctx context.Context, msg *sarama.ConsumerM
 		tracker:    in.tracker,
 	}
 	in.tracker.Add(offset)
+	span := pp.opts.obs.beginMessage(cctx, in.hwm.Load())
 	err := pp.runCallback(in.cb, cctx, value)
+	span.end(err)
 	cctx.callbackReturned(err)
 	if err != nil {
 		return &MessageError{Topic: topic, Partition: pp.partition, Offset: offset, Key: key, Err: err}

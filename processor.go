@@ -123,6 +123,7 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 			WithViewTopicManagerBuilder(opts.builders.topicmgr),
 			WithViewBackoffBuilder(opts.builders.backoff),
 			WithViewCallback(opts.updateCallback),
+			withViewObservers(opts.obs),
 		)
 		if err != nil {
 			return nil, fmt.Errorf("creating lookup view of %q: %w", e.Topic(), err)
@@ -276,7 +277,7 @@ func (p *Processor) failure() error {
 }
 
 func (p *Processor) newTable(topic string, partition int32, mode PPRunMode) *partitionTable {
-	return table.New(tableConfig(topic, partition, p.opts.builders.storage, p.consumer, p.tmgr, p.opts.updateCallback, p.log, mode))
+	return table.New(p.opts.obs.withTableHooks(p.graph.Group(), tableConfig(topic, partition, p.opts.builders.storage, p.consumer, p.tmgr, p.opts.updateCallback, p.log, mode)))
 }
 
 // Run runs the processor until ctx is cancelled or an error occurs. It
@@ -297,12 +298,14 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 			rerr = errors.Join(ferr, rerr)
 		}
 		p.state.SetState(ProcStateStopped)
+		p.opts.obs.processorStop(p)
 		p.runMu.Lock()
 		p.err = rerr
 		p.runMu.Unlock()
 		close(p.done)
 	}()
 	p.state.SetState(ProcStateStarting)
+	p.opts.obs.processorRun(p)
 	return p.run(runCtx)
 }
 
@@ -398,6 +401,7 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 	// The handler gets Run's ctx, not a session's: standby partitions
 	// started between sessions live as long as Run.
 	h := &groupHandler{p: p, ctx: ctx}
+	h.clock.begin()
 	sess := &p.sess
 	stopWatch := p.watchBrokers(ctx, sess)
 	defer stopWatch()

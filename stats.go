@@ -63,6 +63,8 @@ type RecoveryStats struct {
 	RecoveryTime time.Time
 	Offset       int64
 	Hwm          int64
+	// StartOffset is Offset when the recovery began. Not in Goka.
+	StartOffset int64
 }
 
 // TableStats are the statistics of one table partition.
@@ -125,6 +127,7 @@ func tableStats(t *partitionTable) *TableStats {
 			RecoveryTime: s.RecoveryEnd,
 			Offset:       s.Offset,
 			Hwm:          s.Hwm,
+			StartOffset:  s.RecoveryFrom,
 		},
 		Input:    &InputStats{Count: s.InputCount, Bytes: s.InputBytes, LastOffset: s.InputLastOffset},
 		Writes:   &OutputStats{Count: s.WritesCount},

@@ -205,9 +205,11 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 	defer func() {
 		cancel()
 		v.state.SetState(State(ViewStateIdle))
+		v.opts.obs.viewStop(v)
 		close(v.done)
 	}()
 	v.state.SetState(State(ViewStateInitializing))
+	v.opts.obs.viewRun(v)
 
 	builder := v.opts.builders.storage
 	if builder == nil {
@@ -419,7 +421,7 @@ func (v *View) openPartitions(n int, builder storage.Builder, consumer sarama.Co
 	}
 	parts := make([]*partitionTable, 0, n)
 	for i := 0; i < n; i++ {
-		cfg := tableConfig(v.topic, int32(i), builder, consumer, tmgr, v.opts.updateCallback, v.log, runModePassive)
+		cfg := v.opts.obs.withTableHooks("", tableConfig(v.topic, int32(i), builder, consumer, tmgr, v.opts.updateCallback, v.log, runModePassive))
 		cfg.StopOnConsumerError = v.opts.autoreconnect
 		p := table.New(cfg)
 		if err := p.Open(); err != nil {

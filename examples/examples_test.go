@@ -75,6 +75,12 @@ func needBinaries(t *testing.T) {
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
+		// 8-monitoring is a module of its own: it imports plugin/prometheus.
+		mon := exec.Command("go", append(args, ".")...)
+		mon.Dir = "8-monitoring"
+		if out, err := mon.CombinedOutput(); err != nil && buildErr == nil {
+			buildErr = fmt.Errorf("go build 8-monitoring: %w\n%s", err, out)
+		}
 		t.Logf("built the examples in %v", time.Since(start).Round(time.Millisecond))
 	})
 	require.NoError(t, buildErr)
@@ -133,6 +139,7 @@ func TestTerminatingExamples(t *testing.T) {
 			"view: 4 of 4 partitions running",
 			"web: index 200 with 2 links, monitor data of 4 partitions, query 200, unknown key 404",
 			"reset: visited 4 keys",
+			"metrics: goka_processor_messages_processed_total exported: true",
 		}},
 		{"9-defer-commit", nil, []string{
 			"the counter received 40 forwarded messages",

@@ -5,6 +5,7 @@
 //	GET  /stats/processor/enricher   Processor.Stats of the stateless enricher
 //	GET  /stats/view                 View.Stats of a view of the counter table
 //	POST /actions/reset              VisitAll("reset"): sets every count to 0
+//	GET  /metrics                    Prometheus metrics (plugin/prometheus)
 //
 // and the web UI of the packages web/index, web/monitor and web/query:
 //
@@ -19,7 +20,10 @@
 //
 //	go run ./examples/8-monitoring
 //
-// With -keep-running it serves until SIGINT/SIGTERM:
+// With -keep-running it serves until SIGINT/SIGTERM, and with -emit-every
+// it keeps emitting a click at that interval, so that a Prometheus server
+// scraping /metrics sees lag and throughput move
+// (scripts/prometheus-check.sh):
 //
 //	curl localhost:9096/stats/processor/counter
 package main
@@ -45,6 +49,7 @@ import (
 	"github.com/e3793d55/goka/codec"
 	"github.com/e3793d55/goka/examples/internal/exampleenv"
 	"github.com/e3793d55/goka/multierr"
+	gokaprom "github.com/e3793d55/goka/plugin/prometheus"
 	"github.com/e3793d55/goka/storage"
 	"github.com/e3793d55/goka/web/index"
 	"github.com/e3793d55/goka/web/monitor"
@@ -60,10 +65,17 @@ var (
 
 const partitions = 4
 
+// emitEvery is the -emit-every flag.
+var emitEvery time.Duration
+
+// metrics observes the processors, the view and the emitter.
+var metrics = gokaprom.New()
+
 func main() {
 	addr := flag.String("addr", "localhost:9096", "address of the HTTP server")
 	keep := flag.Bool("keep-running", false, "keep serving after the demo until SIGINT/SIGTERM")
 	messages := flag.Int("messages", 40, "number of clicks to emit")
+	flag.DurationVar(&emitEvery, "emit-every", 0, "with -keep-running: emit a click at this interval (0: none)")
 	flag.Parse()
 	if err := run(*addr, *messages, *keep); err != nil {
 		log.Fatal(err)
@@ -100,7 +112,7 @@ func run(addr string, messages int, keepRunning bool) error {
 		}),
 		goka.Visitor("reset", func(ctx goka.Context, meta interface{}) { ctx.SetValue(meta) }),
 		goka.Persist(new(codec.Int64)),
-	), goka.WithTopicManagerBuilder(tmb), goka.WithStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "counter"))))
+	), goka.WithObserver(metrics), goka.WithTopicManagerBuilder(tmb), goka.WithStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "counter"))))
 	if err != nil {
 		return err
 	}
@@ -111,12 +123,12 @@ func run(addr string, messages int, keepRunning bool) error {
 		}),
 		goka.Join(goka.GroupTable(counter), new(codec.Int64)),
 		goka.Output(enriched, new(codec.String)),
-	), goka.WithTopicManagerBuilder(tmb), goka.WithStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "enricher"))))
+	), goka.WithObserver(metrics), goka.WithTopicManagerBuilder(tmb), goka.WithStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "enricher"))))
 	if err != nil {
 		return err
 	}
 	view, err := goka.NewView(brokers, goka.GroupTable(counter), new(codec.Int64),
-		goka.WithViewTopicManagerBuilder(tmb), goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "view"))))
+		goka.WithViewObserver(metrics), goka.WithViewTopicManagerBuilder(tmb), goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "view"))))
 	if err != nil {
 		return err
 	}
@@ -162,6 +174,9 @@ func run(addr string, messages int, keepRunning bool) error {
 		}
 		if err == nil && keepRunning {
 			fmt.Println("running; press Ctrl-C to stop")
+			if emitEvery > 0 {
+				return emitForever(runCtx, brokers, emitEvery)
+			}
 		}
 		return err
 	})
@@ -185,6 +200,7 @@ func handler(cnt, enr *goka.Processor, view *goka.View) (http.Handler, error) {
 		}
 		serveJSON(w, p.StatsWithContext(r.Context()))
 	})
+	sm.Handle("GET /metrics", metrics.Handler())
 	sm.HandleFunc("GET /stats/view", func(w http.ResponseWriter, r *http.Request) {
 		serveJSON(w, view.Stats(r.Context()))
 	})
@@ -222,7 +238,7 @@ func demo(ctx context.Context, brokers []string, base string, cnt, enr *goka.Pro
 			return err
 		}
 	}
-	e, err := goka.NewEmitter(brokers, clicks, new(codec.String))
+	e, err := goka.NewEmitter(brokers, clicks, new(codec.String), goka.WithEmitterObserver(metrics))
 	if err != nil {
 		return err
 	}
@@ -301,6 +317,26 @@ func demo(ctx context.Context, brokers []string, base string, cnt, enr *goka.Pro
 	return nil
 }
 
+// emitForever emits a click every interval until ctx ends.
+func emitForever(ctx context.Context, brokers []string, every time.Duration) error {
+	e, err := goka.NewEmitter(brokers, clicks, new(codec.String), goka.WithEmitterObserver(metrics))
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return e.Finish()
+		case <-tick.C:
+		}
+		if _, err := e.Emit(fmt.Sprintf("user-%d", i%partitions), "click"); err != nil {
+			return errors.Join(err, e.Finish())
+		}
+	}
+}
+
 // checkWebUI fetches pages of the web UI and prints what they say.
 func checkWebUI(base string) error {
 	status := func(path string) (int, string, error) {
@@ -334,6 +370,11 @@ func checkWebUI(base string) error {
 	if err != nil {
 		return err
 	}
+	_, metricsBody, err := status("/metrics")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("metrics: goka_processor_messages_processed_total exported: %v\n", strings.Contains(metricsBody, "goka_processor_messages_processed_total{"))
 	fmt.Printf("web: index %d with %d links, monitor data of %d partitions, query %d, unknown key %d\n",
 		code, links, len(ps.Group), found, missing)
 	return nil

@@ -249,7 +249,11 @@ func (r *run) recovered(why string) (stop bool, err error) {
 	if err := r.t.markRecovered(); err != nil {
 		return true, err
 	}
-	r.t.log.Printf("goka: recovered %s/%d: %d records in %v%s", r.t.topic, r.t.partition, r.applied, time.Since(r.began).Round(time.Millisecond), why)
+	took := time.Since(r.began)
+	r.t.log.Printf("goka: recovered %s/%d: %d records in %v%s", r.t.topic, r.t.partition, r.applied, took.Round(time.Millisecond), why)
+	if r.t.onRecovered != nil {
+		r.t.onRecovered(r.applied, took)
+	}
 	return !r.follow, nil
 }
 

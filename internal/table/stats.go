@@ -37,6 +37,9 @@ type Snapshot struct {
 	// Offset is the offset of the last applied record (the local offset
 	// before the first), Hwm the high-water mark recovery runs to.
 	Offset, Hwm int64
+	// RecoveryFrom is the local offset when the last Run began (Offset's
+	// first value), so that Offset-RecoveryFrom records are done.
+	RecoveryFrom int64
 
 	// InputCount and InputBytes count the records applied and the bytes of
 	// their values; InputLastOffset is the offset of the last one.
@@ -77,7 +80,7 @@ func (c *statsCollector) countRebuild() {
 func (c *statsCollector) startRecovery(now time.Time, local, hwm int64) {
 	c.mu.Lock()
 	c.s.RecoveryStart, c.s.RecoveryEnd = now, time.Time{}
-	c.s.Offset, c.s.Hwm = local, hwm
+	c.s.Offset, c.s.Hwm, c.s.RecoveryFrom = local, hwm, local
 	c.mu.Unlock()
 }
 

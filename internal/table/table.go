@@ -77,6 +77,13 @@ type Config struct {
 	// rather than claiming to run while it receives nothing. Default: false
 	// (only sarama.ErrOffsetOutOfRange stops Run).
 	StopOnConsumerError bool
+	// OnFlush, if set, is called after every Flush of a storage that
+	// buffers (storage.Flusher) with its duration and error, for metrics.
+	// Default: nil.
+	OnFlush func(d time.Duration, err error)
+	// OnRecovered, if set, is called when a Run recovered the partition,
+	// with the records that Run applied and the time it took. Default: nil.
+	OnRecovered func(records int64, d time.Duration)
 }
 
 func (c *Config) applyDefaults() {
@@ -114,6 +121,9 @@ type Table struct {
 	log       Logger
 	stopOnErr bool
 	cfgErr    error // from Config.validate, returned by Open
+
+	onFlush     func(time.Duration, error)
+	onRecovered func(int64, time.Duration)
 
 	// depMu guards consumer and offsets, which Rebind replaces between
 	// runs.
@@ -154,6 +164,9 @@ func New(cfg Config) *Table {
 		consumer:  cfg.Consumer,
 		offsets:   cfg.Offsets,
 		recovered: make(chan struct{}),
+
+		onFlush:     cfg.OnFlush,
+		onRecovered: cfg.OnRecovered,
 	}
 	t.stats.mode = cfg.Mode
 	t.cfgErr = cfg.validate()
@@ -244,7 +257,15 @@ func (t *Table) Flush() error {
 		return nil
 	}
 	if f, ok := t.st.(storage.Flusher); ok {
-		if err := f.Flush(); err != nil {
+		var began time.Time
+		if t.onFlush != nil {
+			began = time.Now()
+		}
+		err := f.Flush()
+		if t.onFlush != nil {
+			t.onFlush(time.Since(began), err)
+		}
+		if err != nil {
 			return fmt.Errorf("flushing storage of %s/%d: %w", t.topic, t.partition, err)
 		}
 	}
