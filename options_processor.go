@@ -33,7 +33,7 @@ type poptions struct {
 	testerClientID         bool
 	brokerOutageTimeout    time.Duration
 	obs                    *observers // WithObserver; nil: none
-	writeCacheBytes        int // WithTableWriteCache (write_cache.go)
+	writeCacheBytes        int        // WithTableWriteCache (write_cache.go)
 
 	// Exactly-once (options_eos.go).
 	guarantee      ProcessingGuarantee

@@ -25,8 +25,8 @@ type voptions struct {
 	builders         builders
 	outageTimeout    time.Duration
 	obs              *observers // WithViewObserver; nil: none
-	readCommitted    bool // WithViewReadCommitted (options_eos.go)
-	customConsumer   bool // WithViewConsumerSaramaBuilder was given
+	readCommitted    bool       // WithViewReadCommitted (options_eos.go)
+	customConsumer   bool       // WithViewConsumerSaramaBuilder was given
 }
 
 // DefaultViewTopicWait is how long View.Run waits for a missing table topic
