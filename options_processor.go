@@ -30,6 +30,7 @@ type poptions struct {
 	builders               builders
 	testerClientID         bool
 	brokerOutageTimeout    time.Duration
+	clock                  Clock // nil: the real clock (window_runtime.go)
 }
 
 // applyDefaults sets every processor default in one place.
@@ -232,6 +233,9 @@ func WithTester(t Tester) ProcessorOption {
 		o.partitionChannelSize = 0
 		o.clientID = t.RegisterGroupGraph(gg)
 		o.testerClientID = true
+		if c, ok := t.(interface{ Clock() Clock }); ok {
+			o.clock = c.Clock()
+		}
 	}
 }
 

@@ -39,6 +39,9 @@ type partitionProcessor struct {
 
 	// unacked are the table writes Kafka has not acknowledged yet.
 	unacked *unackedWrites
+	// time is the window store, stream time, timers and punctuation
+	// (window_runtime.go); nil for a group without them.
+	time *timeState
 
 	cancel    context.CancelFunc
 	recovered chan struct{} // closed when processing starts
@@ -94,6 +97,7 @@ func newPartitionProcessor(proc *Processor, partition int32, session sarama.Cons
 		pp.inputs[t] = &inputTopic{tracker: new(commit.Tracker), codec: proc.graph.codec(t), cb: proc.graph.callback(t)}
 	}
 	pp.partitionTables = proc.newPartitionTables(partition, runModeActive)
+	pp.time = newTimeState(pp)
 	return pp
 }
 
@@ -126,6 +130,7 @@ func (pp *partitionProcessor) wait() error {
 type partitionTables struct {
 	table *partitionTable // nil for a stateless processor
 	joins map[string]*partitionTable
+	win   *partitionTable // the time store (window_runtime.go), if any
 }
 
 // newPartitionTables creates (without opening) the tables of partition
@@ -138,6 +143,7 @@ func (p *Processor) newPartitionTables(part int32, mode PPRunMode) partitionTabl
 	for _, e := range p.graph.JointTables() {
 		pt.joins[e.Topic()] = p.newTable(e.Topic(), part, mode)
 	}
+	pt.win = p.newWindowTable(part, mode)
 	return pt
 }
 
@@ -149,6 +155,9 @@ func (pt *partitionTables) tables() []*partitionTable {
 	}
 	for _, j := range pt.joins {
 		out = append(out, j)
+	}
+	if pt.win != nil {
+		out = append(out, pt.win)
 	}
 	return out
 }
@@ -228,6 +237,10 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 			return joinErr()
 		}
 	}
+	if err := pp.time.start(ctx); err != nil {
+		return err
+	}
+	defer pp.time.stop()
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -258,6 +271,10 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 			}
 		case <-pp.unacked.Signal():
 			pp.applyAcked()
+		case <-pp.time.ackSignal():
+			pp.time.applyAcked()
+		case done := <-pp.time.fires():
+			pp.time.fire(done)
 		case v := <-pp.visits:
 			pp.visit(ctx, v)
 		case <-flush.C:
@@ -313,6 +330,8 @@ func (pp *partitionProcessor) drain() {
 				idle = nil
 			case <-pp.unacked.Signal():
 				pp.applyAcked()
+			case <-pp.time.ackSignal():
+				pp.time.applyAcked()
 			case <-pp.proc.failed:
 				return
 			case <-timeout.C:
@@ -365,6 +384,7 @@ func (pp *partitionProcessor) process(ctx context.Context, msg *sarama.ConsumerM
 		tracker:    in.tracker,
 	}
 	in.tracker.Add(offset)
+	pp.time.begin(cctx)
 	err := pp.runCallback(in.cb, cctx, value)
 	cctx.callbackReturned(err)
 	if err != nil {

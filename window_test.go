@@ -1,0 +1,97 @@
+package goka_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/e3793d55/goka"
+	"github.com/e3793d55/goka/codec"
+	"github.com/e3793d55/goka/tester"
+)
+
+func count(ctx goka.TimeContext, _ any) {
+	var n int64
+	if v := ctx.Value(); v != nil {
+		n = v.(int64)
+	}
+	ctx.SetValue(n + 1)
+}
+
+func runTester(t *testing.T, gkt *tester.Tester, gg *goka.GroupGraph) *goka.Processor {
+	t.Helper()
+	p, err := goka.NewProcessor(nil, gg, goka.WithTester(gkt))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	return p
+}
+
+func TestWindowTumblingEmitFinal(t *testing.T) {
+	gkt := tester.New(t)
+	gg := goka.DefineGroup("wt",
+		goka.Windowed("clicks", new(codec.String), new(codec.Int64), count,
+			goka.Tumbling(time.Minute), goka.Grace(10*time.Second),
+			goka.EmitFinal("out", new(codec.Int64))),
+	)
+	p := runTester(t, gkt, gg)
+	out := gkt.NewQueueTracker("out")
+	at := func(s int) tester.EmitOption { return tester.WithTime(time.UnixMilli(int64(s) * 1000)) }
+	gkt.Consume("clicks", "u", "a", at(5))
+	gkt.Consume("clicks", "u", "a", at(30))
+	gkt.Consume("clicks", "v", "a", at(50))
+	gkt.Consume("clicks", "u", "a", at(65)) // window 1
+	require.Equal(t, out.NextOffset(), out.Hwm(), "nothing closed before 60+10")
+	gkt.Consume("clicks", "u", "a", at(69)) // window 1
+	gkt.Consume("clicks", "u", "a", at(70)) // closes window 0
+	got := map[string]int64{}
+	for {
+		h, k, v, ok := out.NextWithHeaders()
+		if !ok {
+			break
+		}
+		got[k+"@"+string(h[goka.HeaderWindowStart])] = v.(int64)
+	}
+	require.Equal(t, map[string]int64{"u@0": 2, "v@0": 1}, got)
+	gkt.Consume("clicks", "u", "a", at(20)) // late: window 0 closed
+	require.EqualValues(t, 1, p.LateMessages())
+	ws, err := p.Windows("u", time.UnixMilli(0), time.UnixMilli(120000))
+	require.NoError(t, err)
+	require.Len(t, ws, 2)
+	require.EqualValues(t, 2, ws[0].Value)
+	require.EqualValues(t, 3, ws[1].Value)
+	require.Equal(t, strconv.Itoa(60000), strconv.FormatInt(ws[1].Window.Start.UnixMilli(), 10))
+}
+
+func TestWallClockTimer(t *testing.T) {
+	gkt := tester.New(t)
+	gg := goka.DefineGroup("tm",
+		goka.Input("in", new(codec.String), func(ctx goka.Context, msg any) {
+			goka.TimeOf(ctx).SetTimer(goka.WallClock, ctx.Timestamp().Add(time.Minute), []byte(msg.(string)))
+		}),
+		goka.OnTimer(func(ctx goka.TimeContext, payload []byte) {
+			ctx.Emit("fired", ctx.Key(), string(payload))
+		}),
+		goka.Output("fired", new(codec.String)),
+	)
+	runTester(t, gkt, gg)
+	out := gkt.NewQueueTracker("fired")
+	gkt.Consume("in", "k", "hello", tester.WithTime(gkt.Now()))
+	gkt.AdvanceTime(59 * time.Second)
+	require.Equal(t, out.NextOffset(), out.Hwm())
+	gkt.AdvanceTime(time.Second)
+	k, v, ok := out.Next()
+	require.True(t, ok)
+	require.Equal(t, "k", k)
+	require.Equal(t, "hello", v)
+	gkt.AdvanceTime(time.Hour)
+	require.Equal(t, out.NextOffset(), out.Hwm(), "fires once")
+}
