@@ -376,4 +376,6 @@ func (t *graphTime) validate() []error {
 }
 
 // usesTimeStore reports whether the group has a time store.
-func (t *graphTime) usesTimeStore() bool { return t != nil && (len(t.windows) > 0 || len(t.timers) > 0) }
+func (t *graphTime) usesTimeStore() bool {
+	return t != nil && (len(t.windows) > 0 || len(t.timers) > 0)
+}

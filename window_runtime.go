@@ -610,7 +610,9 @@ func (c *cbContext) setWindowValue(value any, del bool, options []ContextOption)
 	_ = options
 }
 
-func toWindow(w window.W) Window { return Window{Start: time.UnixMilli(w.Start), End: time.UnixMilli(w.End)} }
+func toWindow(w window.W) Window {
+	return Window{Start: time.UnixMilli(w.Start), End: time.UnixMilli(w.End)}
+}
 
 // Window implements TimeContext.
 func (c *cbContext) Window() Window {

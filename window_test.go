@@ -95,3 +95,37 @@ func TestWallClockTimer(t *testing.T) {
 	gkt.AdvanceTime(time.Hour)
 	require.Equal(t, out.NextOffset(), out.Hwm(), "fires once")
 }
+
+// TestWindowRetention runs a long stream with a short retention: the time
+// store then holds only the windows still within retention.
+func TestWindowRetention(t *testing.T) {
+	gkt := tester.New(t)
+	const group = "retention"
+	gg := goka.DefineGroup(group,
+		goka.Windowed("in", new(codec.String), new(codec.Int64), count,
+			goka.Tumbling(time.Minute), goka.Grace(10*time.Second), goka.Retention(3*time.Minute)),
+	)
+	p := runTester(t, gkt, gg)
+	var last int64
+	for i := range 2000 { // 2000 minutes, 5 keys
+		last = int64(i) * 60_000
+		gkt.Consume("in", "k"+strconv.Itoa(i%5), "x", tester.WithTime(time.UnixMilli(last)))
+	}
+	windows, index := 0, 0
+	for _, k := range gkt.GetTableKeys(goka.WindowTable(group)) {
+		switch k[0] {
+		case 'w':
+			windows++
+		case 'e':
+			index++
+		}
+	}
+	// Live: windows starting after last-retention: at most 3 minutes, one
+	// key each, plus the current one.
+	require.LessOrEqual(t, windows, 4)
+	require.Equal(t, windows, index)
+	require.Positive(t, windows)
+	ws, err := p.Windows("k0", time.UnixMilli(0), time.UnixMilli(last))
+	require.NoError(t, err)
+	require.LessOrEqual(t, len(ws), 1)
+}

@@ -123,7 +123,7 @@ func (s Spec) Boundary(t int64) int64 {
 
 // Times are stored big-endian with the sign bit flipped.
 func putTime(b []byte, t int64) { binary.BigEndian.PutUint64(b, uint64(t)^(1<<63)) }
-func getTime(b []byte) int64   { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
+func getTime(b []byte) int64    { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
 
 // Key prefixes of the store.
 const (
