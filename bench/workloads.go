@@ -142,6 +142,10 @@ func runChild(name string, p params, cpuprof, memprof string) error {
 		res, err = process(ctx, p, "leveldb", storage.DefaultBuilder(p.dir))
 	case "process-memory":
 		res, err = process(ctx, p, "memory", storage.MemoryBuilder())
+	case "window-plain-count":
+		res, err = windowPlainCount(ctx, p)
+	case "window-tumbling-count":
+		res, err = windowTumblingCount(ctx, p)
 	case "ceiling-consume":
 		res, err = ceilingConsume(ctx, p, string(goka.GroupTable(goka.Group(p.group("leveldb")))))
 	case "view-recovery-leveldb":
