@@ -90,6 +90,9 @@ type TimeContext interface {
 	Window() Window
 	// StreamTime returns the stream time of the partition.
 	StreamTime() time.Time
+	// Now returns the time of the processor's wall clock (the tester's
+	// clock under the tester); use it, not time.Now, for WallClock timers.
+	Now() time.Time
 	// SetTimer sets a timer of Key at at on clock kind, replacing the
 	// one set for the same key, kind and time. The timer is stored in the
 	// partition's time store, so it survives restarts and moves with its

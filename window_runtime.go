@@ -72,7 +72,7 @@ type timeState struct {
 	pending     *window.Pending[timeAck]
 	inflight    atomic.Int64
 	topic       string
-	partitionOf func(string) int32
+	partitionOf func([]byte) int32
 	clock       Clock
 	ctx         context.Context
 
@@ -112,12 +112,21 @@ func newTimeState(pp *partitionProcessor) *timeState {
 	pp.proc.mu.RLock()
 	n := pp.proc.numPartitions
 	pp.proc.mu.RUnlock()
-	hasher := pp.opts.hasher
-	ts.partitionOf = func(k string) int32 {
+	// The partition of a changelog key, as the producer's hash
+	// partitioner computes it (kafka.PartitionOf), with one hasher reused
+	// by the partition goroutine.
+	h := pp.opts.hasher()
+	ts.partitionOf = func(k []byte) int32 {
 		if n <= 1 {
 			return 0
 		}
-		return kafka.PartitionOf(hasher, k, n)
+		h.Reset()
+		_, _ = h.Write(k)
+		part := int32(h.Sum32()) % int32(n)
+		if part < 0 {
+			part = -part
+		}
+		return part
 	}
 	if len(gt.windows) > 0 {
 		ts.we = gt.windows[0]
@@ -629,6 +638,17 @@ func (c *cbContext) StreamTime() time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(ts.stream)
+}
+
+// Now implements TimeContext.
+func (c *cbContext) Now() time.Time {
+	if ts := c.pp.time; ts != nil {
+		return ts.clock.Now()
+	}
+	if c.pp.opts.clock != nil {
+		return c.pp.opts.clock.Now()
+	}
+	return time.Now()
 }
 
 // Windows implements TimeContext.

@@ -278,13 +278,14 @@ func Decode(b []byte) (Decoded, error) {
 
 // Salted returns the changelog key of store key k: k plus two salt bytes,
 // the first salt for which partitionOf gives part. It returns k with salt
-// 0 if none fits (a partitioner that ignores the key).
-func Salted(k []byte, part int32, partitionOf func(string) int32) string {
+// 0 if none fits (a partitioner that ignores the key). partitionOf must
+// not keep its argument.
+func Salted(k []byte, part int32, partitionOf func([]byte) int32) string {
 	b := make([]byte, len(k)+2)
 	copy(b, k)
 	for salt := 0; salt < 1<<16; salt++ {
 		binary.BigEndian.PutUint16(b[len(k):], uint16(salt))
-		if partitionOf(string(b)) == part {
+		if partitionOf(b) == part {
 			return string(b)
 		}
 	}
