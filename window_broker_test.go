@@ -195,3 +195,51 @@ func TestWindowRestartAndRebalance(t *testing.T) {
 		})
 	}
 }
+
+// TestWallClockTimerSurvivesRestart: a wall-clock timer set by one
+// instance fires once, by the instance started after it stopped, with no
+// input arriving.
+func TestWallClockTimerSurvivesRestart(t *testing.T) {
+	brokers := cluster(t, map[string]int{"wt-in": 2, "wt-fired": 2})
+	gg := goka.DefineGroup("wt-restart",
+		goka.Input("wt-in", new(codec.String), func(ctx goka.Context, msg any) {
+			goka.TimeOf(ctx).SetTimer(goka.WallClock, time.Now().Add(3*time.Second), []byte(msg.(string)))
+		}),
+		goka.OnTimer(func(ctx goka.TimeContext, payload []byte) {
+			ctx.Emit("wt-fired", ctx.Key(), string(payload))
+		}),
+		goka.Output("wt-fired", new(codec.String)),
+	)
+	dir := t.TempDir()
+	pa, err := goka.NewProcessor(brokers, gg, procOpts(t, dir)...)
+	require.NoError(t, err)
+	ra := run(t, pa.Run)
+	require.NoError(t, pa.WaitForReadyContext(context.Background()))
+	em := emitter(t, brokers, "wt-in", new(codec.String))
+	for i := range 6 {
+		require.NoError(t, em.EmitSync(key(i), "p"+strconv.Itoa(i)))
+	}
+	eventually(t, 30*time.Second, func() bool {
+		sum := int64(0)
+		for _, o := range committed(t, brokers, "wt-restart", "wt-in") {
+			sum += o
+		}
+		return sum == 6
+	}, "6 messages committed")
+	require.NoError(t, ra.stop(t))
+	require.Empty(t, readAll(t, brokers, "wt-fired"), "stopped before the timers were due")
+
+	pb, err := goka.NewProcessor(brokers, gg, procOpts(t, dir)...)
+	require.NoError(t, err)
+	rb := run(t, pb.Run)
+	eventually(t, 30*time.Second, func() bool { return len(readAll(t, brokers, "wt-fired")) >= 6 }, "6 timers fired")
+	time.Sleep(500 * time.Millisecond) // a duplicate would come right after
+	require.NoError(t, rb.stop(t))
+	fired := map[string]string{}
+	for _, m := range readAll(t, brokers, "wt-fired") {
+		_, dup := fired[string(m.Key)]
+		require.False(t, dup, "timer of %s fired twice", m.Key)
+		fired[string(m.Key)] = string(m.Value)
+	}
+	require.Len(t, fired, 6)
+}

@@ -129,3 +129,22 @@ func TestWindowRetention(t *testing.T) {
 	require.NoError(t, err)
 	require.LessOrEqual(t, len(ws), 1)
 }
+
+func TestWallClockPunctuation(t *testing.T) {
+	gkt := tester.New(t)
+	var fired []time.Time
+	gg := goka.DefineGroup("wallpunct",
+		goka.Input("in", new(codec.String), func(goka.Context, any) {}),
+		goka.Punctuate(time.Minute, goka.WallClock, func(ctx goka.TimeContext, at time.Time) {
+			fired = append(fired, at)
+		}),
+	)
+	runTester(t, gkt, gg)
+	gkt.Consume("in", "k", "x") // waits until the processor runs
+	gkt.AdvanceTime(59 * time.Second)
+	require.Empty(t, fired)
+	gkt.AdvanceTime(2 * time.Minute) // at 1:00 and 2:00
+	require.Equal(t, []time.Time{tester.ClockStart.Add(time.Minute), tester.ClockStart.Add(2 * time.Minute)},
+		[]time.Time{fired[0].UTC(), fired[1].UTC()})
+	require.Len(t, fired, 2)
+}

@@ -134,7 +134,7 @@ func runWindowWorkload(ctx context.Context, p params, gg *goka.GroupGraph, group
 				sum += b.Offset
 			}
 		}
-			if sum >= int64(p.n) {
+		if sum >= int64(p.n) {
 			break
 		}
 	}
