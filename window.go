@@ -163,7 +163,8 @@ func Hopping(size, advance time.Duration) WindowOption {
 // form one session (Kafka Streams' SessionWindows.ofInactivityGapWithNoGrace).
 // A message that bridges two sessions merges them: merge combines their
 // aggregates (older first) into the value the callback's ctx.Value()
-// returns. A session closes at its last timestamp + gap.
+// returns. A session closes at its last timestamp + gap; once closed
+// (and grace passed) it is final and merges no more.
 func Session(gap time.Duration, merge func(older, newer any) any) WindowOption {
 	return func(c *windowConfig) {
 		c.kindSet++

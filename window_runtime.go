@@ -78,6 +78,7 @@ type timeState struct {
 
 	stream int64 // the stream time, noTime before any message
 	closed int64 // windows with close+grace <= closed are closed and emitted
+	purged int64 // the stream time of the last purge
 	cur    *cbContext
 	call   windowCall
 	buf    []window.W
@@ -451,9 +452,15 @@ func (ts *timeState) emitWindow(c *cbContext, out *edge, key string, w window.W,
 	c.emitRaw(out.topic, key, enc, c.pp.opts.producerDefaultHeaders.Merged(h), nil)
 }
 
-// purge deletes the windows past retention from local storage. The
+// purge deletes the windows past retention from local storage, at most
+// once per retention of stream time (an iterator over LevelDB copies its
+// unflushed batch), so a window stays at most twice its retention. The
 // changelog keeps them until compaction; recovery purges them again.
 func (ts *timeState) purge(c *cbContext) {
+	if ts.purged != 0 && ts.stream-ts.purged < ts.spec.Retention {
+		return
+	}
+	ts.purged = ts.stream
 	var bound int64
 	if ts.spec.Kind == window.Session {
 		bound = ts.stream - ts.spec.Retention + ts.spec.Gap
@@ -534,7 +541,8 @@ func (ts *timeState) session(c *cbContext, msg any, t int64) bool {
 	var vals [][]byte
 	err := ts.pending.Range(ts.table.Storage(), start, limit, func(k, v []byte) bool {
 		d, err := window.Decode(k)
-		if err == nil && d.W.End >= t-gap && d.W.Start <= t+gap {
+		// A closed session is final (it was emitted): it merges no more.
+		if err == nil && d.W.End >= t-gap && d.W.Start <= t+gap && !ts.spec.Closed(d.W, ts.stream) {
 			olds, vals = append(olds, d.W), append(vals, v)
 			nw.Start, nw.End = min(nw.Start, d.W.Start), max(nw.End, d.W.End)
 		}
