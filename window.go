@@ -135,7 +135,6 @@ type windowConfig struct {
 	final     *edge
 	updates   *edge
 	late      LateCallback
-	errs      []error
 }
 
 // Tumbling windows of size: [k·size, (k+1)·size), aligned to the epoch
@@ -318,10 +317,10 @@ func (e *punctuateEdge) addTo(gg *GroupGraph) {
 }
 
 // spec returns the window definition of we with its defaults.
-func (we *windowEdge) spec() window.Spec {
-	s := we.cfg.spec
-	s.Retention = we.cfg.retention.Milliseconds()
-	if we.cfg.retention == 0 {
+func (e *windowEdge) spec() window.Spec {
+	s := e.cfg.spec
+	s.Retention = e.cfg.retention.Milliseconds()
+	if e.cfg.retention == 0 {
 		s.Retention = s.MinRetention()
 	}
 	return s

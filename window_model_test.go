@@ -76,7 +76,7 @@ func windowModel(kind string, size, advance, gap, grace int64, events []modelEve
 		isLate := false
 		for start := e.ts - e.ts%advance - size; start <= e.ts; start += advance {
 			w := modelWin{start, start + size}
-			if start < 0 || !(start <= e.ts && e.ts < w.end) {
+			if start < 0 || start > e.ts || e.ts >= w.end {
 				continue
 			}
 			if closed(w) {

@@ -424,7 +424,7 @@ func (ts *timeState) closeWindows(c *cbContext) {
 			c.misuse("scanning closed windows: %w", err)
 		}
 		for _, cw := range closed {
-			data := ts.get(c, window.WindowKey(cw.key, cw.w))
+			data := ts.get(c, window.Key(cw.key, cw.w))
 			if data == nil {
 				continue
 			}
@@ -487,7 +487,7 @@ func (ts *timeState) purge(c *cbContext) {
 		if derr != nil || !ts.spec.Expired(d.W, ts.stream) {
 			continue
 		}
-		wk := window.WindowKey(d.Key, d.W)
+		wk := window.Key(d.Key, d.W)
 		if _, ok := ts.pending.Get(wk); ok {
 			continue // applyAcked deletes it
 		}
@@ -589,7 +589,7 @@ func (c *cbContext) windowValue() any {
 	ts, call := c.pp.time, c.win
 	data := call.value
 	if !call.hasValue {
-		data = ts.get(c, window.WindowKey(c.key, call.w))
+		data = ts.get(c, window.Key(c.key, call.w))
 	}
 	if data == nil {
 		return nil
@@ -613,12 +613,12 @@ func (c *cbContext) setWindowValue(value any, del bool, options []ContextOption)
 	}
 	for _, old := range call.olds {
 		if old != call.w {
-			ts.write(c, window.WindowKey(c.key, old), nil, true,
+			ts.write(c, window.Key(c.key, old), nil, true,
 				window.Entry{Key: window.IndexKey(ts.spec.CloseTime(old), c.key, old), Del: true})
 		}
 	}
 	call.olds = nil
-	ts.write(c, window.WindowKey(c.key, call.w), data, del,
+	ts.write(c, window.Key(c.key, call.w), data, del,
 		window.Entry{Key: window.IndexKey(ts.spec.CloseTime(call.w), c.key, call.w), Value: indexValue, Del: del})
 	call.value, call.hasValue = data, true
 	if up := ts.we.cfg.updates; up != nil && !del {

@@ -117,10 +117,11 @@ func run() error {
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- proc.Run(pctx) }()
-	defer func() { cancel(); <-done }()
 	if err := proc.WaitForReadyContext(ctx); err != nil {
-		return err
+		cancel()
+		return errors.Join(err, <-done)
 	}
+	defer func() { cancel(); <-done }() //nolint:errcheck // Run's error after the output is complete does not change it
 
 	// Clicks with event times: minute 12:00 alice 3, bob 1; 12:01 alice 1;
 	// then bob at 12:02:15 moves stream time past 12:01 + 1 min + 10 s.
@@ -128,7 +129,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer prod.Close()
+	defer func() { _ = prod.Close() }()
 	for _, c := range []struct {
 		user string
 		at   time.Duration
@@ -144,13 +145,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer cons.Close()
+	defer func() { _ = cons.Close() }()
 	read := func(topic goka.Stream, n int, show func(m *sarama.ConsumerMessage) string) error {
 		pc, err := cons.ConsumePartition(string(topic), 0, sarama.OffsetOldest)
 		if err != nil {
 			return err
 		}
-		defer pc.Close()
+		defer func() { _ = pc.Close() }()
 		timeout := time.After(30 * time.Second)
 		for i := 0; i < n; i++ {
 			select {

@@ -139,8 +139,8 @@ var StreamTimeKey = []byte{PrefixStream}
 // ErrBadKey reports a store or changelog key that does not decode.
 var ErrBadKey = errors.New("window: malformed store key")
 
-// WindowKey encodes the key of window w of key.
-func WindowKey(key string, w W) []byte {
+// Key encodes the key of window w of key.
+func Key(key string, w W) []byte {
 	b := make([]byte, 1+4+len(key)+16)
 	b[0] = PrefixWindow
 	binary.BigEndian.PutUint32(b[1:], uint32(len(key)))
@@ -153,8 +153,8 @@ func WindowKey(key string, w W) []byte {
 // KeyRange returns [start, limit) of the windows of key starting in
 // [from, to].
 func KeyRange(key string, from, to int64) (start, limit []byte) {
-	start = WindowKey(key, W{Start: from, End: -1 << 63})
-	limit = WindowKey(key, W{Start: to, End: 1<<63 - 1})
+	start = Key(key, W{Start: from, End: -1 << 63})
+	limit = Key(key, W{Start: to, End: 1<<63 - 1})
 	limit = append(limit, 0) // includes End = max
 	return start, limit
 }

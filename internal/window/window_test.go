@@ -30,9 +30,9 @@ func TestAssign(t *testing.T) {
 
 func TestKeyOrder(t *testing.T) {
 	// A key's windows sort by start, and another key's never interleave.
-	a := WindowKey("a", W{-5, 5})
-	b := WindowKey("a", W{3, 13})
-	c := WindowKey("ab", W{-100, 0})
+	a := Key("a", W{-5, 5})
+	b := Key("a", W{3, 13})
+	c := Key("ab", W{-100, 0})
 	if bytes.Compare(a, b) >= 0 || bytes.Compare(b, c) >= 0 {
 		t.Fatal("window keys out of order")
 	}
@@ -45,7 +45,7 @@ func TestKeyOrder(t *testing.T) {
 // FuzzDecode: Decode never panics, and what it decodes re-encodes to the
 // same store key.
 func FuzzDecode(f *testing.F) {
-	f.Add(WindowKey("user", W{1, 2}))
+	f.Add(Key("user", W{1, 2}))
 	f.Add(IndexKey(7, "k", W{-1, 7}))
 	f.Add(TimerKey(1, 99, "key"))
 	f.Add([]byte{PrefixStream})
@@ -58,7 +58,7 @@ func FuzzDecode(f *testing.F) {
 		var re []byte
 		switch d.Prefix {
 		case PrefixWindow:
-			re = WindowKey(d.Key, d.W)
+			re = Key(d.Key, d.W)
 		case PrefixIndex:
 			re = IndexKey(d.Close, d.Key, d.W)
 		case PrefixTimer:
@@ -73,7 +73,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func TestSalted(t *testing.T) {
-	k := WindowKey("user", W{0, 60})
+	k := Key("user", W{0, 60})
 	part := func(b []byte) int32 { return int32(b[len(b)-1] % 4) }
 	s := Salted(k, 3, part)
 	if part([]byte(s)) != 3 {
