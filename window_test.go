@@ -148,3 +148,36 @@ func TestWallClockPunctuation(t *testing.T) {
 		[]time.Time{fired[0].UTC(), fired[1].UTC()})
 	require.Len(t, fired, 2)
 }
+
+// TestViewWindows queries a key's windows through a view of the time
+// store.
+func TestViewWindows(t *testing.T) {
+	gkt := tester.New(t)
+	gg := goka.DefineGroup("vw",
+		goka.Windowed("in", new(codec.String), new(codec.Int64), count, goka.Tumbling(time.Minute), goka.Retention(time.Hour)),
+	)
+	runTester(t, gkt, gg)
+	view, err := goka.NewView(nil, goka.WindowTable("vw"), new(codec.Int64), goka.WithViewTester(gkt), goka.WithViewWindowStore())
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- view.Run(ctx) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+	for _, s := range []int{1, 2, 61, 130} {
+		gkt.Consume("in", "u", "x", tester.WithTime(time.Unix(int64(s), 0)))
+	}
+	gkt.Consume("in", "other", "x", tester.WithTime(time.Unix(5, 0)))
+	ws, err := view.Windows("u", time.Unix(0, 0), time.Unix(60, 0))
+	require.NoError(t, err)
+	require.Len(t, ws, 2)
+	require.EqualValues(t, 2, ws[0].Value)
+	require.EqualValues(t, 1, ws[1].Value)
+	require.Equal(t, time.Unix(60, 0).UnixMilli(), ws[1].Window.Start.UnixMilli())
+	require.Equal(t, time.Unix(120, 0).UnixMilli(), ws[1].Window.End.UnixMilli())
+	_, err = view.Get("u")
+	require.NoError(t, err)
+	plain, err := goka.NewView(nil, "some-table", new(codec.Int64), goka.WithViewTester(gkt))
+	require.NoError(t, err)
+	_, err = plain.Windows("u", time.Time{}, time.Now())
+	require.Error(t, err)
+}
