@@ -76,12 +76,13 @@ type timeState struct {
 	clock       Clock
 	ctx         context.Context
 
-	stream int64 // the stream time, noTime before any message
-	closed int64 // windows with close+grace <= closed are closed and emitted
-	purged int64 // the stream time of the last purge
-	cur    *cbContext
-	call   windowCall
-	buf    []window.W
+	stream    int64  // the stream time, noTime before any message
+	closed    int64  // windows with close+grace <= closed are closed and emitted
+	purged    int64  // the stream time of the last purge
+	purgeFrom []byte // where the next purge scan starts
+	cur       *cbContext
+	call      windowCall
+	buf       []window.W
 
 	fireC      chan chan struct{}
 	stopped    chan struct{}
@@ -468,8 +469,15 @@ func (ts *timeState) purge(c *cbContext) {
 		bound = ts.stream - ts.spec.Retention + ts.spec.Size
 	}
 	_, limit := window.IndexUpTo(bound - 1)
+	// Start where the last purge ended: below it are only the tombstones
+	// of purged entries, which LevelDB would iterate over each time.
+	from := ts.purgeFrom
+	if from == nil {
+		from = []byte{window.PrefixIndex}
+	}
+	ts.purgeFrom = limit
 	st := ts.table.Storage()
-	it, err := st.IteratorWithRange([]byte{window.PrefixIndex}, limit)
+	it, err := st.IteratorWithRange(from, limit)
 	if err != nil {
 		c.misuse("purging windows: %w", err)
 	}
