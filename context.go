@@ -119,6 +119,8 @@ type cbContext struct {
 	// firstWrite is the first table write of the callback, kept here to save
 	// an allocation per message; further writes allocate their own.
 	firstWrite tableWrite
+	// win is the window a WindowCallback addresses (window_runtime.go).
+	win *windowCall
 }
 
 var _ Context = (*cbContext)(nil)
@@ -157,6 +159,9 @@ func (c *cbContext) Fail(err error) {
 }
 
 func (c *cbContext) Value() interface{} {
+	if c.win != nil {
+		return c.windowValue()
+	}
 	table := c.pp.graph.GroupTable()
 	if table == nil {
 		c.misuse("cannot access the table value of key %q: processor has no group table (add Persist)", c.key)
@@ -194,6 +199,10 @@ func (c *cbContext) Delete(options ...ContextOption) {
 }
 
 func (c *cbContext) setValue(value interface{}, del bool, options []ContextOption) {
+	if c.win != nil {
+		c.setWindowValue(value, del, options)
+		return
+	}
 	table := c.pp.graph.GroupTable()
 	if table == nil {
 		c.misuse("cannot set the table value of key %q: processor has no group table (add Persist)", c.key)

@@ -92,6 +92,59 @@
 // processor, and the next start rebuilds (see package storage, "Damaged
 // storage").
 //
+// # Windows and timers
+//
+// New in this library, opt-in, and absent from Goka. The semantics follow
+// Kafka Streams (https://kafka.apache.org/documentation/streams/developer-guide/dsl-api.html#windowing):
+// event time is the message timestamp; the stream time of a partition is
+// the largest timestamp seen on it; time windows are aligned to the epoch
+// and half-open [start, end).
+//
+//   - [Windowed] consumes an input and calls a [WindowCallback] once per
+//     window of each message: [Tumbling], [Hopping] (TimeWindows with
+//     advanceBy) or [Session] windows (SessionWindows; a message bridging
+//     two sessions merges them). ctx.Value/SetValue/Delete address that
+//     window's aggregate.
+//   - [Grace] (TimeWindows.ofSizeAndGrace): a message whose window has
+//     end + grace <= stream time is late; it is not applied, it is counted
+//     (Processor.LateMessages) and [OnLate] sees it.
+//   - [EmitFinal] emits each window once, when stream time reaches
+//     end + grace: Kafka Streams' EmitStrategy.onWindowClose (KIP-825,
+//     https://cwiki.apache.org/confluence/display/KAFKA/KIP-825%3A+introduce+a+new+API+to+control+when+aggregated+results+are+produced),
+//     equivalent to suppress(untilWindowCloses). [EmitUpdates] is
+//     onWindowUpdate. The window bounds are in the headers
+//     [HeaderWindowStart] and [HeaderWindowEnd] (decimal epoch ms).
+//   - Windows live in the partition's time store, a local storage whose
+//     changelog is [WindowTable] ("<group>-window", compacted), written
+//     through the partition's producer and applied when acknowledged,
+//     exactly as table writes, and recovered like the group table. A
+//     key's windows are one range scan: TimeContext.Windows and
+//     Processor.Windows query them. [Retention] (Materialized.withRetention,
+//     at least size + grace) purges older windows from local storage.
+//   - [Punctuate] calls a [PunctuateCallback] per partition on
+//     [StreamTime] or [WallClock] (Kafka Streams' ProcessorContext.schedule
+//     and Punctuator.punctuate,
+//     https://kafka.apache.org/documentation/streams/developer-guide/processor-api.html#defining-a-stream-processor).
+//   - TimeContext.SetTimer sets a per-key timer ([TimeOf] gives the
+//     TimeContext of any callback); [OnTimer]'s callback runs with that
+//     key's context when it is due. Timers are stored in the time store,
+//     so they survive restarts and move with their partition; a WallClock
+//     timer fires with no input at all.
+//
+// The tester drives time explicitly: message timestamps (tester.WithTime)
+// for stream time, and Tester.AdvanceTime for the wall clock; nothing
+// sleeps. Programs without these edges are unaffected: no store, no topic,
+// no goroutine, no extra work per message.
+//
+// Limits: one Windowed edge per group; punctuation schedules are not
+// persisted (the next multiple fires after a restart); the changelog is
+// compacted, not also time-deleted as Kafka Streams' window changelogs are
+// (windows past retention stay in it until overwritten), and windows of
+// a key are stored one record each. Under at-least-once, the stream time
+// that marks windows as emitted is produced with their final results, so
+// a failed final emission stops the processor and that window is not
+// emitted again after the restart.
+//
 // # Differences from Goka
 //
 // [NewProcessor] and [NewView] do no network I/O; [Processor.Run] checks

@@ -271,6 +271,9 @@ func (pp *partitionProcessor) commitTxn(ctx context.Context, stopping bool) erro
 		return err
 	}
 	pp.applyTxnWrites()
+	if err := pp.time.applyCommitted(); err != nil {
+		pp.proc.fail(fmt.Errorf("partition %d: applying the committed time store: %w", pp.partition, err))
+	}
 	t.stats.committed(now.Sub(began), now)
 	pp.opts.obs.transaction(TransactionInfo{Group: pp.graph.Group(), Partition: pp.partition, Committed: true, Messages: t.messages, Duration: now.Sub(began)})
 	t.messages = 0
@@ -325,15 +328,20 @@ func (pp *partitionProcessor) waitAcks(ctx context.Context) error {
 			}
 		}
 	}
-	for pp.unacked.InFlight() > 0 {
+	for pp.unacked.InFlight() > 0 || pp.time.inFlight() > 0 {
 		select {
 		case <-pp.unacked.Signal():
 			pp.applyAcked()
+		case <-pp.time.ackSignal():
+			pp.time.applyAcked()
 		case <-pp.proc.failed:
 			return pp.proc.failure()
 		}
 	}
 	pp.applyAcked()
+	if pp.time != nil {
+		pp.time.applyAcked()
+	}
 	return nil
 }
 
@@ -367,6 +375,7 @@ func (pp *partitionProcessor) abandonTxn(cause error) {
 	t := pp.txn
 	t.open = false
 	t.writes = t.writes[:0]
+	pp.time.dropUncommitted()
 	t.stats.aborted(cause)
 	pp.opts.obs.transaction(TransactionInfo{Group: pp.graph.Group(), Partition: pp.partition, Messages: t.messages, Duration: time.Since(t.began), Err: cause})
 	t.messages = 0

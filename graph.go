@@ -210,6 +210,7 @@ type GroupGraph struct {
 	callbacks map[string]ProcessCallback
 	codecs    map[string]Codec
 	joinCheck map[string]bool
+	time      *graphTime // Windowed, OnTimer, Punctuate (window.go)
 }
 
 // DefineGroup defines a group from edges. Nil edges are skipped. It panics
@@ -267,6 +268,8 @@ func DefineGroup(group Group, edges ...Edge) *GroupGraph {
 			case kindVisitor:
 				gg.visitors = append(gg.visitors, e)
 			}
+		case timeEdge:
+			e.addTo(gg)
 		default:
 			panic(fmt.Sprintf("goka: DefineGroup: unsupported edge type %T", ed))
 		}
@@ -384,6 +387,7 @@ func (gg *GroupGraph) Validate() error {
 	if len(gg.visitors) > 0 && len(gg.groupTable) == 0 {
 		add("visitors cannot be used in a stateless processor: add Persist")
 	}
+	errs = append(errs, gg.time.validate()...)
 	if len(errs) == 0 {
 		return nil
 	}

@@ -32,6 +32,7 @@ type poptions struct {
 	builders               builders
 	testerClientID         bool
 	brokerOutageTimeout    time.Duration
+	clock                  Clock      // nil: the real clock (window_runtime.go)
 	obs                    *observers // WithObserver; nil: none
 	writeCacheBytes        int        // WithTableWriteCache (write_cache.go)
 
@@ -260,6 +261,9 @@ func WithTester(t Tester) ProcessorOption {
 		o.partitionChannelSize = 0
 		o.clientID = t.RegisterGroupGraph(gg)
 		o.testerClientID = true
+		if c, ok := t.(interface{ Clock() Clock }); ok {
+			o.clock = c.Clock()
+		}
 	}
 }
 

@@ -21,6 +21,7 @@ type voptions struct {
 	autoreconnect    bool
 	restartable      bool // WithViewRestartable was given: NewView logs its deprecation through the final logger
 	backoffResetTime time.Duration
+	windowStore      bool // WithViewWindowStore (window_view.go)
 	topicWait        time.Duration
 	builders         builders
 	outageTimeout    time.Duration

@@ -46,6 +46,9 @@ type partitionProcessor struct {
 	// AtLeastOnce; bg runs its producer's constructor.
 	txn *partitionTxn
 	bg  sync.WaitGroup
+	// time is the window store, stream time, timers and punctuation
+	// (window_runtime.go); nil for a group without them.
+	time *timeState
 
 	cancel    context.CancelFunc
 	recovered chan struct{} // closed when processing starts
@@ -109,6 +112,7 @@ func newPartitionProcessor(proc *Processor, partition int32, session sarama.Cons
 		pp.producer = nil // openTxn sets the partition's own
 	}
 	pp.wcache = newWriteCache(pp, proc.opts.writeCacheBytes)
+	pp.time = newTimeState(pp)
 	return pp
 }
 
@@ -152,6 +156,7 @@ func (pp *partitionProcessor) wait() error {
 type partitionTables struct {
 	table *partitionTable // nil for a stateless processor
 	joins map[string]*partitionTable
+	win   *partitionTable // the time store (window_runtime.go), if any
 }
 
 // newPartitionTables creates (without opening) the tables of partition
@@ -164,6 +169,7 @@ func (p *Processor) newPartitionTables(part int32, mode PPRunMode) partitionTabl
 	for _, e := range p.graph.JointTables() {
 		pt.joins[e.Topic()] = p.newTable(e.Topic(), part, mode)
 	}
+	pt.win = p.newWindowTable(part, mode)
 	return pt
 }
 
@@ -175,6 +181,9 @@ func (pt *partitionTables) tables() []*partitionTable {
 	}
 	for _, j := range pt.joins {
 		out = append(out, j)
+	}
+	if pt.win != nil {
+		out = append(out, pt.win)
 	}
 	return out
 }
@@ -262,6 +271,10 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 			return joinErr()
 		}
 	}
+	if err := pp.time.start(ctx); err != nil {
+		return err
+	}
+	defer pp.time.stop()
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -306,6 +319,18 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 			}
 		case <-pp.unacked.Signal():
 			pp.applyAcked()
+		case <-pp.time.ackSignal():
+			pp.time.applyAcked()
+		case done := <-pp.time.fires():
+			if pp.txn != nil {
+				// Timers and punctuation write and emit in the
+				// partition's transaction too.
+				if err := pp.beginTxn(); err != nil {
+					close(done)
+					return err
+				}
+			}
+			pp.time.fire(done)
 		case v := <-pp.visits:
 			pp.visit(ctx, v)
 		case <-flush.C:
@@ -375,6 +400,8 @@ func (pp *partitionProcessor) drain() {
 				idle = nil
 			case <-pp.unacked.Signal():
 				pp.applyAcked()
+			case <-pp.time.ackSignal():
+				pp.time.applyAcked()
 			case <-pp.proc.failed:
 				return
 			case <-timeout.C:
@@ -435,6 +462,7 @@ func (pp *partitionProcessor) process(ctx context.Context, msg *sarama.ConsumerM
 	}
 	in.tracker.Add(offset)
 	span := pp.opts.obs.beginMessage(cctx, in.hwm.Load())
+	pp.time.begin(cctx)
 	err := pp.runCallback(in.cb, cctx, value)
 	span.end(err)
 	cctx.callbackReturned(err)

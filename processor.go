@@ -508,6 +508,9 @@ func (p *Processor) prepareTopics(ctx context.Context) (int, error) {
 			return 0, fmt.Errorf("processor %q: table topic: %w", p.graph.Group(), err)
 		}
 	}
+	if err := p.ensureTimeStore(ctx, n); err != nil {
+		return 0, err
+	}
 	return n, nil
 }
 

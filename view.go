@@ -423,6 +423,7 @@ func (v *View) openPartitions(n int, builder storage.Builder, consumer sarama.Co
 	for i := 0; i < n; i++ {
 		cfg := v.opts.obs.withTableHooks("", tableConfig(v.topic, int32(i), builder, consumer, tmgr, v.opts.updateCallback, v.log, runModePassive))
 		cfg.StopOnConsumerError = v.opts.autoreconnect
+		v.opts.windowApply(&cfg)
 		p := table.New(cfg)
 		if err := p.Open(); err != nil {
 			for _, o := range parts {

@@ -157,6 +157,8 @@ var groups = []struct {
 	{"ceiling-consume-produce", []string{"process-leveldb", "process-memory", "process-leveldb-eos", "process-memory-eos"}},
 	{"ceiling-consume", []string{"view-recovery-leveldb", "processor-recovery-leveldb"}},
 	{"", []string{"latency-leveldb", "latency-leveldb-eos"}},
+	// window.go: the ratio is windowed / plain counting on the same input.
+	{"window-plain-count", []string{"window-tumbling-count"}},
 }
 
 // runs collects the repetitions of one workload.
@@ -599,7 +601,7 @@ func createTopics(p params, repeat int) error {
 		return fmt.Errorf("connecting to %v: %w", p.brokers, err)
 	}
 	defer func() { _ = admin.Close() }()
-	topics := []string{p.input(), p.ceilingProduce(), p.ceilingOutput()}
+	topics := []string{p.input(), p.ceilingProduce(), p.ceilingOutput(), p.windowInput()}
 	for i := 1; i < repeat; i++ {
 		q := p
 		q.rep = i

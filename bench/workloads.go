@@ -159,6 +159,10 @@ func runChild(name string, p params, cpuprof, memprof string) error {
 		res, err = latency(ctx, p, false)
 	case "latency-leveldb-eos":
 		res, err = latency(ctx, p, true)
+	case "window-plain-count":
+		res, err = windowPlainCount(ctx, p)
+	case "window-tumbling-count":
+		res, err = windowTumblingCount(ctx, p)
 	case "ceiling-consume":
 		res, err = ceilingConsume(ctx, p, string(goka.GroupTable(goka.Group(p.group("leveldb")))))
 	case "view-recovery-leveldb":

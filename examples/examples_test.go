@@ -150,6 +150,13 @@ func TestTerminatingExamples(t *testing.T) {
 			"visited 5 keys",
 			"after: key-0=0 key-1=0 key-2=0 key-3=0 key-4=0",
 		}},
+		{"11-windows", nil, []string{
+			"final: alice clicked 3 times in the minute of 12:00",
+			"final: bob clicked 1 times in the minute of 12:00",
+			"final: alice clicked 1 times in the minute of 12:01",
+			"report: alice: 3 clicks in the minute of 12:00 so far",
+			"report: bob: 1 clicks in the minute of 12:02 so far",
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -81,6 +81,7 @@ type Tester struct {
 	clients  []*client
 	byID     map[string]*client
 	timeout  time.Duration
+	clock    *clock // the wall clock of processors (clock.go)
 }
 
 var _ goka.Tester = (*Tester)(nil)
@@ -95,6 +96,7 @@ func New(t T) *Tester {
 		storages: make(map[string]storage.Storage),
 		byID:     make(map[string]*client),
 		timeout:  defaultWaitTimeout,
+		clock:    newClock(),
 	}
 	tt.producer = &producer{tt: tt}
 	tt.tmgr = NewMockTopicManager(tt, 1, 1)
