@@ -4,6 +4,9 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 GOLANGCI_VERSION ?= v2.15.0
 STATICCHECK_VERSION ?= v0.8.2
 
+# Targets of issue 18 (ecosystem): see their comments below.
+.PHONY: browsertest mocks mocks-check mingo
+
 .PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat bench-goka compose-check kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install
 
 all: build test lint
@@ -101,3 +104,8 @@ bench-goka:
 
 bench-smoke:
 	$(GO) run ./bench -n 20000 -keys 500 -repeat 1 -out $${TMPDIR:-/tmp}/goka-bench-smoke.json
+
+# The web monitor in headless Chromium (web/browsertest, its own module so
+# the root does not require chromedp). Needs chromium on the PATH or $CHROMIUM.
+browsertest:
+	cd web/browsertest && $(GO) test -count=1 -timeout 3m ./...
