@@ -109,3 +109,14 @@ bench-smoke:
 # the root does not require chromedp). Needs chromium on the PATH or $CHROMIUM.
 browsertest:
 	cd web/browsertest && $(GO) test -count=1 -timeout 3m ./...
+
+# The gomock mocks of package mocks (go:generate lines in mocks/gen.go run
+# mockgen from go.uber.org/mock with `go run`); mocks-check fails when the
+# committed files differ from freshly generated ones.
+mocks:
+	$(GO) generate ./mocks/
+
+mocks-check:
+	@tmp=$$(mktemp -d) && cp mocks/*.go $$tmp/ && $(GO) generate ./mocks/ && \
+	for f in mocks/*.go; do cmp -s $$f $$tmp/$$(basename $$f) || { echo "$$f is not current: run make mocks"; cp $$tmp/*.go mocks/; rm -rf $$tmp; exit 1; }; done; \
+	rm -rf $$tmp
