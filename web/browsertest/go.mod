@@ -1,6 +1,6 @@
 module github.com/e3793d55/goka/web/browsertest
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/chromedp/cdproto v0.0.0-20241022234722-4d5d5faf59fb
