@@ -120,3 +120,12 @@ mocks-check:
 	@tmp=$$(mktemp -d) && cp mocks/*.go $$tmp/ && $(GO) generate ./mocks/ && \
 	for f in mocks/*.go; do cmp -s $$f $$tmp/$$(basename $$f) || { echo "$$f is not current: run make mocks"; cp $$tmp/*.go mocks/; rm -rf $$tmp; exit 1; }; done; \
 	rm -rf $$tmp
+
+# The oldest Go the module declares (go.mod's go directive; sarama v1.61
+# needs 1.26.0): build and the short tests of the root with that toolchain,
+# which `go` fetches from the module proxy (GOTOOLCHAIN).
+MIN_GO ?= $(shell awk '/^go /{print $$2}' go.mod)
+mingo:
+	GOTOOLCHAIN=go$(MIN_GO) $(GO) version
+	GOTOOLCHAIN=go$(MIN_GO) $(GO) build ./...
+	GOTOOLCHAIN=go$(MIN_GO) $(GO) test -short -count=1 -timeout 3m .
