@@ -54,8 +54,10 @@ func (c *scramClient) Begin(user, pass, authz string) error {
 	return nil
 }
 
-func (c *scramClient) Step(challenge string) (string, error) { return c.ClientConversation.Step(challenge) }
-func (c *scramClient) Done() bool                            { return c.ClientConversation.Done() }
+func (c *scramClient) Step(challenge string) (string, error) {
+	return c.ClientConversation.Step(challenge)
+}
+func (c *scramClient) Done() bool { return c.ClientConversation.Done() }
 
 // certs makes a CA and a server certificate for 127.0.0.1; it writes the
 // server's PEM key store and returns the CA pool.
