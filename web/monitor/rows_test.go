@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/e3793d55/goka"
@@ -36,7 +37,7 @@ func TestLookupRows(t *testing.T) {
 	rows := lookupRows(stats)
 	var got []string
 	for _, r := range rows {
-		got = append(got, r.Topic+"/"+string(rune('0'+r.Partition)))
+		got = append(got, r.Topic+"/"+strconv.Itoa(int(r.Partition)))
 	}
 	if want := []string{"a/0", "b/0", "b/1"}; len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
 		t.Errorf("lookup rows %v, want %v", got, want)
