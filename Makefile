@@ -4,7 +4,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 GOLANGCI_VERSION ?= v2.15.0
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat bench-goka compose-check bench-kstreams bench-scaling kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install prometheus-check
+.PHONY: all build test race short lint tools fuzz bench bench-smoke systemtest goka-compat bench-goka compose-check bench-kstreams bench-scaling kafka-up kafka-down kafka-cluster-up kafka-cluster-down redis-install prometheus-check browsertest mocks mocks-check mingo
 
 all: build test lint
 
@@ -140,3 +140,28 @@ bench-scaling:
 # that move (scripts/prometheus-check.sh, about 15 s).
 prometheus-check:
 	bash scripts/prometheus-check.sh
+
+# The web monitor in headless Chromium (web/browsertest, its own module so
+# the root does not require chromedp). Needs chromium on the PATH or $CHROMIUM.
+browsertest:
+	cd web/browsertest && $(GO) test -count=1 -timeout 3m ./...
+
+# The gomock mocks of package mocks (go:generate lines in mocks/gen.go run
+# mockgen from go.uber.org/mock with `go run`); mocks-check fails when the
+# committed files differ from freshly generated ones.
+mocks:
+	$(GO) generate ./mocks/
+
+mocks-check:
+	@tmp=$$(mktemp -d) && cp mocks/*.go $$tmp/ && $(GO) generate ./mocks/ && \
+	for f in mocks/*.go; do cmp -s $$f $$tmp/$$(basename $$f) || { echo "$$f is not current: run make mocks"; cp $$tmp/*.go mocks/; rm -rf $$tmp; exit 1; }; done; \
+	rm -rf $$tmp
+
+# The oldest Go the module declares (go.mod's go directive; sarama v1.61
+# needs 1.26.0): build and the short tests of the root with that toolchain,
+# which `go` fetches from the module proxy (GOTOOLCHAIN).
+MIN_GO ?= $(shell awk '/^go /{print $$2}' go.mod)
+mingo:
+	GOTOOLCHAIN=go$(MIN_GO) $(GO) version
+	GOTOOLCHAIN=go$(MIN_GO) $(GO) build ./...
+	GOTOOLCHAIN=go$(MIN_GO) $(GO) test -short -count=1 -timeout 3m .

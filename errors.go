@@ -57,6 +57,7 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Error gives the panic value and the stack of the panic.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("panic in callback: %v\n%s", e.Value, e.Stack)
 }
@@ -81,6 +82,7 @@ type MessageError struct {
 	Err       error
 }
 
+// Error names the topic, partition, offset and key of the message, and the cause.
 func (e *MessageError) Error() string {
 	return fmt.Sprintf("error processing message (partition=%d): topic %q offset %d key %q: %v",
 		e.Partition, e.Topic, e.Offset, e.Key, e.Err)

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/IBM/sarama"
-
 	"github.com/e3793d55/goka"
 	"github.com/e3793d55/goka/codec"
 	"github.com/e3793d55/goka/kafkatest"
@@ -44,16 +42,11 @@ func ExampleProcessor() {
 	}
 	defer os.RemoveAll(dir)
 
-	// Read the input from its start (Goka's default is the newest offset)
-	// and create the table with replication 1 on this single broker.
-	config := goka.DefaultConfig()
-	config.Consumer.Offsets.Initial = sarama.OffsetOldest
-	tmc := goka.NewTopicManagerConfig()
-	tmc.Table.Replication = 1
-	tmc.Stream.Replication = 1
-	tmb := goka.TopicManagerBuilderWithConfig(config, tmc)
+	// What goka needs on a test broker: a new group reads from the oldest
+	// offset (Goka's default is the newest), topics get replication 1.
+	opts := cluster.GokaOptions()
 
-	em, err := goka.NewEmitter(brokers, "clicks", new(codec.String))
+	em, err := goka.NewEmitter(brokers, "clicks", new(codec.String), opts.Emitter...)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -76,11 +69,8 @@ func ExampleProcessor() {
 		}),
 		goka.Persist(new(codec.Int64)),
 	)
-	proc, err := goka.NewProcessor(brokers, g,
-		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(config)),
-		goka.WithTopicManagerBuilder(tmb),
-		goka.WithStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "processor"))),
-	)
+	proc, err := goka.NewProcessor(brokers, g, append(opts.Processor,
+		goka.WithStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "processor"))))...)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -92,10 +82,8 @@ func ExampleProcessor() {
 		log.Fatal(err)
 	}
 
-	view, err := goka.NewView(brokers, goka.GroupTable("counter"), new(codec.Int64),
-		goka.WithViewTopicManagerBuilder(tmb),
-		goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "view"))),
-	)
+	view, err := goka.NewView(brokers, goka.GroupTable("counter"), new(codec.Int64), append(opts.View,
+		goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "view"))))...)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -56,8 +56,9 @@ type PartitionProcStats struct {
 }
 
 // RecoveryStats describe the recovery of a table partition: Offset is the
-// last applied offset, Hwm the offset recovery runs to, so Hwm-Offset
-// records are left to do.
+// last applied offset (negative while none is stored: Goka's sentinel -3),
+// Hwm the offset recovery runs to, so Hwm-Offset-1 records are left to do
+// (see Remaining).
 type RecoveryStats struct {
 	StartTime    time.Time
 	RecoveryTime time.Time

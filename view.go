@@ -554,6 +554,7 @@ func (v *View) Stats(ctx context.Context) *ViewStats {
 	return s
 }
 
+// String returns the state's name, e.g. "running".
 func (s ViewState) String() string {
 	switch s {
 	case ViewStateIdle:

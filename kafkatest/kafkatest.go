@@ -27,11 +27,15 @@
 // # Goka against a test broker
 //
 // Goka's defaults suit production clusters, not a fresh test broker: a new
-// consumer group starts at the newest offset, so set
-// Consumer.Offsets.Initial to sarama.OffsetOldest (goka.ReplaceGlobalConfig)
-// when a test emits before the processor joins; and topics are created with
-// replication 2, so set TopicManagerConfig.Table.Replication and
-// .Stream.Replication to 1 for a one-broker cluster.
+// consumer group starts at the newest offset, skipping what a test emitted
+// before the processor joined, and topics are created with replication 2,
+// which one broker cannot hold. Cluster.GokaOptions returns, in one call,
+// processor, view and emitter options that read from the oldest offset and
+// create topics with replication 1, without touching goka's global
+// configuration:
+//
+//	opts := cluster.GokaOptions()
+//	p, err := goka.NewProcessor(cluster.Brokers(), graph, opts.Processor...)
 //
 // # What it is
 //

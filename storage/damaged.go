@@ -63,6 +63,7 @@ type CorruptedError struct {
 	Err error
 }
 
+// Error names the damaged storage and the cause.
 func (e *CorruptedError) Error() string {
 	path := e.Path
 	if path == "" {

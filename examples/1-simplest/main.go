@@ -21,8 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/IBM/sarama"
-
 	"github.com/e3793d55/goka"
 	"github.com/e3793d55/goka/codec"
 	"github.com/e3793d55/goka/kafkatest"
@@ -54,15 +52,12 @@ func run(messages int, keepRunning bool) error {
 	defer closeBroker()
 
 	// Read the input from its beginning (Goka's default is the newest
-	// offset) and create topics with replication 1 for a single broker.
-	config := goka.DefaultConfig()
-	config.Consumer.Offsets.Initial = sarama.OffsetOldest
-	goka.ReplaceGlobalConfig(config)
-	tmc := goka.NewTopicManagerConfig()
-	tmc.Table.Replication = 1
-	tmc.Stream.Replication = 1
+	// offset) and create topics with replication 1 for a single broker:
+	// the options of kafkatest, which suit any one-node broker.
+	opts := kafkatest.DevGokaOptions()
+	tmc := opts.TopicManagerConfig
 
-	tm, err := goka.NewTopicManager(brokers, goka.DefaultConfig(), tmc)
+	tm, err := goka.NewTopicManager(brokers, opts.Config, tmc)
 	if err != nil {
 		return err
 	}
@@ -89,15 +84,13 @@ func run(messages int, keepRunning bool) error {
 		goka.Input(topic, new(codec.String), cb),
 		goka.Persist(new(codec.Int64)),
 	)
-	p, err := goka.NewProcessor(brokers, g,
-		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithTopicManagerConfig(tmc)),
-		goka.WithStorageBuilder(storage.DefaultBuilder(dir+"/processor")),
-	)
+	p, err := goka.NewProcessor(brokers, g, append(opts.Processor,
+		goka.WithStorageBuilder(storage.DefaultBuilder(dir+"/processor")))...)
 	if err != nil {
 		return err
 	}
-	view, err := goka.NewView(brokers, goka.GroupTable(group), new(codec.Int64),
-		goka.WithViewStorageBuilder(storage.DefaultBuilder(dir+"/view")))
+	view, err := goka.NewView(brokers, goka.GroupTable(group), new(codec.Int64), append(opts.View,
+		goka.WithViewStorageBuilder(storage.DefaultBuilder(dir+"/view")))...)
 	if err != nil {
 		return err
 	}
@@ -122,7 +115,7 @@ func run(messages int, keepRunning bool) error {
 	}
 
 	// Emit messages: user-0 … user-2 get a message each in turn.
-	emitter, err := goka.NewEmitter(brokers, topic, new(codec.String))
+	emitter, err := goka.NewEmitter(brokers, topic, new(codec.String), opts.Emitter...)
 	if err != nil {
 		return errors.Join(err, shutdown(cancel, procDone, viewDone))
 	}

@@ -56,3 +56,50 @@ func Example() {
 	// Output:
 	// 200 clicks read: 1
 }
+
+// requireToken is the user's own middleware: here a bearer token.
+func requireToken(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// The monitor shows statistics to anyone who reaches it: mount it on a
+// router of its own behind an authentication check.
+func Example_withAuthentication() {
+	gkt := tester.New(logT{})
+	proc, err := goka.NewProcessor(nil, goka.DefineGroup("counter",
+		goka.Input("clicks", new(codec.String), func(ctx goka.Context, _ interface{}) {}),
+	), goka.WithTester(gkt))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mon := mux.NewRouter()
+	monitor.NewServer("/monitor", mon).AttachProcessor(proc)
+	root := mux.NewRouter()
+	root.PathPrefix("/monitor").Handler(requireToken("s3cret", mon))
+
+	for _, auth := range []string{"", "Bearer wrong", "Bearer s3cret"} {
+		for _, path := range []string{"/monitor/", "/monitor/data/processor/0"} {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			rec := httptest.NewRecorder()
+			root.ServeHTTP(rec, req)
+			fmt.Printf("%q %s: %d\n", auth, path, rec.Code)
+		}
+	}
+	// Output:
+	// "" /monitor/: 401
+	// "" /monitor/data/processor/0: 401
+	// "Bearer wrong" /monitor/: 401
+	// "Bearer wrong" /monitor/data/processor/0: 401
+	// "Bearer s3cret" /monitor/: 200
+	// "Bearer s3cret" /monitor/data/processor/0: 200
+}

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,11 +18,19 @@ import (
 
 const (
 	menuTemplate = "web/templates/monitor/menu.go.html"
-	// refreshSeconds is how often the detail pages reload.
-	refreshSeconds = 5
+	liveTemplate = "web/templates/monitor/live.go.html"
+	// pollMillis is how often the charts of the detail pages fetch the
+	// statistics (monitor.js).
+	pollMillis = 1000
 	// statsTimeout bounds collecting the statistics of one component.
 	statsTimeout = 10 * time.Second
 )
+
+// assets are the script and style sheet of the live charts, served under
+// /assets/ from the binary: the pages work without internet access.
+//
+//go:embed assets
+var assets embed.FS
 
 // Server serves the monitoring pages of the attached processors and views.
 type Server struct {
@@ -53,6 +62,7 @@ func NewServer(basePath string, router *mux.Router, opts ...Option) *Server {
 	sub.HandleFunc("/processor/{idx}", s.renderProcessor)
 	sub.HandleFunc("/view/{idx}", s.renderView)
 	sub.HandleFunc("/data/{type}/{idx}", s.renderData)
+	sub.PathPrefix("/assets/").Handler(http.StripPrefix(s.prefix, http.FileServerFS(assets)))
 	return s
 }
 
@@ -120,6 +130,16 @@ func (s *Server) view(r *http.Request) *goka.View {
 	return views[idx]
 }
 
+// live adds what the live charts of a detail page need: the statistics they
+// poll (dataPath, relative to the base path), their kind and the assets.
+func (s *Server) live(params map[string]interface{}, kind, dataPath string) {
+	params["kind"] = kind
+	params["data_path"] = s.prefix + dataPath
+	params["poll_ms"] = pollMillis
+	params["scripts"] = []string{s.prefix + "/assets/monitor.js"}
+	params["stylesheets"] = []string{s.prefix + "/assets/monitor.css"}
+}
+
 func (s *Server) renderData(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), statsTimeout)
 	defer cancel()
@@ -158,11 +178,12 @@ func (s *Server) renderProcessor(w http.ResponseWriter, r *http.Request) {
 	group := p.Graph().Group()
 	params := s.params(fmt.Sprintf("Processor details for %s", group))
 	params["title"] = group
-	params["refresh"] = refreshSeconds
-	params["data_path"] = s.prefix + "/data/processor/" + mux.Vars(r)["idx"]
-	tables, inputs, outputs := processorRows(p.StatsWithContext(ctx), string(goka.GroupTable(group)))
+	s.live(params, "processor", "/data/processor/"+mux.Vars(r)["idx"])
+	stats := p.StatsWithContext(ctx)
+	tables, inputs, outputs := processorRows(stats, string(goka.GroupTable(group)))
 	params["tables"], params["inputs"], params["outputs"] = tables, inputs, outputs
-	page.Render(w, s.log, http.StatusOK, params, menuTemplate, "web/templates/monitor/details_processor.go.html")
+	params["lookups"] = lookupRows(stats)
+	page.Render(w, s.log, http.StatusOK, params, menuTemplate, liveTemplate, "web/templates/monitor/details_processor.go.html")
 }
 
 func (s *Server) renderView(w http.ResponseWriter, r *http.Request) {
@@ -175,8 +196,7 @@ func (s *Server) renderView(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	params := s.params(fmt.Sprintf("View details for %s", v.Topic()))
 	params["title"] = v.Topic()
-	params["refresh"] = refreshSeconds
-	params["data_path"] = s.prefix + "/data/view/" + mux.Vars(r)["idx"]
+	s.live(params, "view", "/data/view/"+mux.Vars(r)["idx"])
 	var tables []tableRow
 	if stats := v.Stats(ctx); stats != nil {
 		for _, part := range sortedKeys(stats.Partitions) {
@@ -184,5 +204,5 @@ func (s *Server) renderView(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	params["tables"] = tables
-	page.Render(w, s.log, http.StatusOK, params, menuTemplate, "web/templates/monitor/details_view.go.html")
+	page.Render(w, s.log, http.StatusOK, params, menuTemplate, liveTemplate, "web/templates/monitor/details_view.go.html")
 }

@@ -55,6 +55,7 @@ func setup(t *testing.T) *httptest.Server {
 		}),
 		goka.Persist(new(codec.Int64)),
 		goka.Output("counts", new(codec.Int64)),
+		goka.Lookup("users-table", new(codec.String)),
 	), goka.WithTester(gkt))
 	require.NoError(t, err)
 	view, err := goka.NewView(nil, "counter-table", new(codec.Int64), goka.WithViewTester(gkt))
@@ -102,14 +103,39 @@ func TestPages(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	assert.Contains(t, body, "<h1>Processor counter</h1>")
 	assert.Contains(t, body, `<a href="/monitor/data/processor/0">`)
-	assert.Contains(t, body, "<td>0</td><td>counter-table</td><td>running</td>")
+	// An empty table: no stored offset ("none", not Goka's sentinel -3)
+	// and nothing left to recover.
+	assert.Contains(t, body, "<tr><td>0</td><td>counter-table</td><td>active</td><td>running</td><td>none</td><td>0</td><td>0</td>")
+	assert.Contains(t, body, "<tr><td>0</td><td>users-table</td><td>running</td><td>none</td><td>0</td><td>0</td>")
+	assert.Contains(t, body, `<section id="live" data-source="/monitor/data/processor/0" data-kind="processor"`)
+	assert.Contains(t, body, `<script src="/monitor/assets/monitor.js" defer></script>`)
 	assert.Contains(t, body, "<td>0</td><td>clicks</td><td>2</td>")
 	assert.Contains(t, body, "<td>0</td><td>counts</td><td>2</td>")
 
 	status, body, _ = get(t, srv.URL+"/monitor/view/0")
 	require.Equal(t, http.StatusOK, status)
 	assert.Contains(t, body, "<h1>View counter-table</h1>")
-	assert.Contains(t, body, "<td>0</td><td>running</td>")
+	assert.Contains(t, body, "<td>0</td><td>running</td><td>1</td><td>0</td><td>0</td>")
+	assert.Contains(t, body, `data-kind="view"`)
+}
+
+// The chart assets are served from the binary.
+func TestAssets(t *testing.T) {
+	srv := setup(t)
+	for path, want := range map[string]string{
+		"/monitor/assets/monitor.js":  "text/javascript",
+		"/monitor/assets/monitor.css": "text/css",
+	} {
+		status, body, hdr := get(t, srv.URL+path)
+		require.Equal(t, http.StatusOK, status, path)
+		assert.Contains(t, hdr.Get("Content-Type"), want, path)
+		assert.NotEmpty(t, body, path)
+		// Nothing loaded from elsewhere (the SVG namespace is a name, not a load).
+		rest := strings.ReplaceAll(body, `"http://www.w3.org/2000/svg"`, "")
+		assert.NotRegexp(t, `https?://|//cdn`, rest, "no remote resources in %s", path)
+	}
+	status, _, _ := get(t, srv.URL+"/monitor/assets/missing.js")
+	assert.Equal(t, http.StatusNotFound, status)
 }
 
 func TestData(t *testing.T) {

@@ -3,6 +3,7 @@ package monitor
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/e3793d55/goka"
@@ -13,8 +14,13 @@ type tableRow struct {
 	Partition int32
 	Topic     string
 	State     string
-	Offset    int64
-	Hwm       int64
+	// Mode is "active", "standby" (hot standby) or "recover-ahead".
+	Mode string
+	// Offset is the last recovered offset, "none" while nothing is stored
+	// (Goka's stats carry the sentinel -3 then).
+	Offset string
+	Hwm    int64
+	// Lag is the records recovery has still to apply (RecoveryStats.Remaining).
 	Lag       int64
 	Count     uint
 	Bytes     int
@@ -50,6 +56,15 @@ var stateNames = map[goka.PartitionStatus]string{
 	goka.PartitionRunning:      "running",
 }
 
+var modeNames = map[goka.PPRunMode]string{0: "active", 1: "standby", 2: "recover-ahead"}
+
+func modeName(m goka.PPRunMode) string {
+	if name, ok := modeNames[m]; ok {
+		return name
+	}
+	return "unknown"
+}
+
 func stateName(ts *goka.TableStats) string {
 	name, ok := stateNames[ts.Status]
 	if !ok {
@@ -62,15 +77,17 @@ func stateName(ts *goka.TableStats) string {
 }
 
 func newTableRow(partition int32, topic string, ts *goka.TableStats) tableRow {
-	row := tableRow{Partition: partition, Topic: topic}
+	row := tableRow{Partition: partition, Topic: topic, Offset: "none"}
 	if ts == nil {
-		row.State = "unknown"
+		row.State, row.Mode = "unknown", "unknown"
 		return row
 	}
-	row.State = stateName(ts)
+	row.State, row.Mode = stateName(ts), modeName(ts.RunMode)
 	if rec := ts.Recovery; rec != nil {
-		row.Offset, row.Hwm = rec.Offset, rec.Hwm
-		row.Lag = max(rec.Hwm-rec.Offset, 0)
+		if rec.Offset >= 0 {
+			row.Offset = strconv.FormatInt(rec.Offset, 10)
+		}
+		row.Hwm, row.Lag = rec.Hwm, rec.Remaining()
 	}
 	if in := ts.Input; in != nil {
 		row.Count, row.Bytes, row.OffsetLag = in.Count, in.Bytes, in.OffsetLag
@@ -81,8 +98,25 @@ func newTableRow(partition int32, topic string, ts *goka.TableStats) tableRow {
 	return row
 }
 
+// lookupRows flattens the statistics of a processor's lookup tables into
+// rows sorted by table and partition.
+func lookupRows(stats *goka.ProcessorStats) (rows []tableRow) {
+	if stats == nil {
+		return nil
+	}
+	for _, topic := range sortedKeys(stats.Lookup) {
+		if vs := stats.Lookup[topic]; vs != nil {
+			for _, part := range sortedKeys(vs.Partitions) {
+				rows = append(rows, newTableRow(part, topic, vs.Partitions[part]))
+			}
+		}
+	}
+	return rows
+}
+
 // processorRows flattens a processor's statistics into sorted rows: its
-// group table and joined tables, its inputs and its outputs per partition.
+// group table and joined tables (active and standby partitions), its inputs
+// and its outputs per partition.
 func processorRows(stats *goka.ProcessorStats, groupTable string) (tables []tableRow, inputs []inputRow, outputs []outputRow) {
 	if stats == nil {
 		return nil, nil, nil

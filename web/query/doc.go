@@ -30,4 +30,16 @@
 //
 // Goka answers 200 with a warning for unknown sources and keys and 200 with
 // an error for failing getters. The form works without JavaScript.
+//
+// # Exposed data: put it behind your own authentication
+//
+// The page returns the value of any key of the attached tables to anybody
+// who reaches it: it does not authenticate. Mount it on a router of its own
+// and put your middleware in front of it, as shown for package monitor
+// (its Example_withAuthentication):
+//
+//	q := mux.NewRouter()
+//	srv := query.NewServer("/query", q)
+//	err := srv.AttachSource("user-clicks", view.Get)
+//	root.PathPrefix("/query").Handler(requireAuth(q))
 package query

@@ -19,8 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/IBM/sarama"
-
 	"github.com/e3793d55/goka"
 	"github.com/e3793d55/goka/kafkatest"
 )
@@ -53,16 +51,13 @@ func Brokers(partitions int) ([]string, func(), error) {
 // embedded broker and the single-node docker-compose broker need (Goka's
 // default, 2, fails there).
 func Configure() *goka.TopicManagerConfig {
-	cfg := goka.DefaultConfig()
-	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	// kafkatest's options for a one-node broker: oldest offset, replication 1.
+	opts := kafkatest.DevGokaOptions()
+	cfg := opts.Config
 	cfg.Net.DialTimeout = 5 * time.Second
 	cfg.Producer.Flush.Frequency = 10 * time.Millisecond
 	goka.ReplaceGlobalConfig(cfg)
-
-	tmc := goka.NewTopicManagerConfig()
-	tmc.Table.Replication = 1
-	tmc.Stream.Replication = 1
-	return tmc
+	return opts.TopicManagerConfig
 }
 
 // SignalContext returns a context cancelled on SIGINT or SIGTERM.
