@@ -303,6 +303,8 @@ func (pp *partitionProcessor) waitDeferred(ctx context.Context, stopping bool) b
 			return true
 		case <-pp.unacked.Signal():
 			pp.applyAcked()
+		case <-pp.time.ackSignal():
+			pp.time.applyAcked()
 		case <-done:
 			return false
 		case <-timeout:
@@ -323,6 +325,8 @@ func (pp *partitionProcessor) waitAcks(ctx context.Context) error {
 				idle = nil
 			case <-pp.unacked.Signal():
 				pp.applyAcked()
+			case <-pp.time.ackSignal():
+				pp.time.applyAcked()
 			case <-pp.proc.failed:
 				return pp.proc.failure()
 			}

@@ -5,15 +5,20 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/e3793d55/goka"
 	"github.com/e3793d55/goka/codec"
 	"github.com/e3793d55/goka/internal/kafka"
+	"github.com/e3793d55/goka/kafkatest"
 )
 
 // produceAt writes events to topic, each to the partition of its key
@@ -71,7 +76,7 @@ func readAll(t *testing.T, brokers []string, topic string) []*sarama.ConsumerMes
 // second instance in the middle: the final results equal the reference
 // model's, each emitted once, and every stream-time timer fires once.
 func TestWindowRestartAndRebalance(t *testing.T) {
-	for _, mode := range []string{"restart", "rebalance"} {
+	for _, mode := range []string{"restart", "rebalance", "exactly-once restart with failed commits"} {
 		t.Run(mode, func(t *testing.T) {
 			const parts = 4
 			const size, grace = 60_000, 10_000
@@ -112,8 +117,29 @@ func TestWindowRestartAndRebalance(t *testing.T) {
 
 			require.NotEmpty(t, want)
 			require.NotEmpty(t, wantTimers)
-			brokers := cluster(t, map[string]int{"win-in": parts, "win-out": parts, "win-fired": parts})
-			group := goka.Group("win-" + mode)
+			kc, err := kafkatest.New(kafkatest.Partitions(parts), kafkatest.Topic("win-in", parts), kafkatest.Topic("win-out", parts), kafkatest.Topic("win-fired", parts))
+			require.NoError(t, err)
+			t.Cleanup(kc.Close)
+			brokers := kc.Brokers()
+			eos := strings.HasPrefix(mode, "exactly-once")
+			var extra []goka.ProcessorOption
+			if eos {
+				extra = append(extra, goka.WithProcessingGuarantee(goka.ExactlyOnce))
+				// The first commits fail after their records were
+				// produced: nothing of them may show in the outputs.
+				var failed atomic.Int32
+				kc.Fake().ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+					kc.Fake().KeepControl()
+					end := req.(*kmsg.EndTxnRequest)
+					if !end.Commit || failed.Add(1) > 3 {
+						return nil, nil, false
+					}
+					resp := end.ResponseKind().(*kmsg.EndTxnResponse)
+					resp.ErrorCode = kerr.InvalidTxnState.Code
+					return resp, nil, true
+				})
+			}
+			group := goka.Group("win-" + strings.ReplaceAll(mode, " ", "-"))
 			gg := goka.DefineGroup(group,
 				goka.Windowed("win-in", new(codec.String), new(codec.Int64), func(ctx goka.TimeContext, msg any) {
 					count(ctx, msg)
@@ -125,7 +151,7 @@ func TestWindowRestartAndRebalance(t *testing.T) {
 				goka.Output("win-fired", new(codec.String)),
 			)
 			newProc := func(dir string) (*goka.Processor, *runner) {
-				p, err := goka.NewProcessor(brokers, gg, procOpts(t, dir)...)
+				p, err := goka.NewProcessor(brokers, gg, procOpts(t, dir, extra...)...)
 				require.NoError(t, err)
 				return p, run(t, p.Run)
 			}
@@ -146,8 +172,16 @@ func TestWindowRestartAndRebalance(t *testing.T) {
 			waitCommitted(half)
 			late := int64(0)
 			var runners []*runner
-			switch mode {
-			case "restart":
+			switch {
+			case eos:
+				require.NoError(t, ra.stop(t))
+				pb, rb := newProc(dirA)
+				require.NoError(t, pb.WaitForReadyContext(context.Background()))
+				runners = []*runner{rb}
+				produceAt(t, brokers, "win-in", parts, events[half:])
+				waitCommitted(len(events))
+				late = -1 // the aborted transactions' messages were seen twice
+			case mode == "restart":
 				late += pa.LateMessages()
 				require.NoError(t, ra.stop(t))
 				pb, rb := newProc(dirA)
@@ -156,7 +190,7 @@ func TestWindowRestartAndRebalance(t *testing.T) {
 				produceAt(t, brokers, "win-in", parts, events[half:])
 				waitCommitted(len(events))
 				late += pb.LateMessages()
-			case "rebalance":
+			case mode == "rebalance":
 				pb, rb := newProc(t.TempDir())
 				eventually(t, 60*time.Second, func() bool {
 					_, errA := pa.Windows("k0", time.Time{}, time.Now())
@@ -172,7 +206,11 @@ func TestWindowRestartAndRebalance(t *testing.T) {
 				require.NoError(t, r.stop(t))
 			}
 			got := map[string]int64{}
-			for _, m := range readAll(t, brokers, "win-out") {
+			read := readAll
+			if eos {
+				read = readAllCommitted
+			}
+			for _, m := range read(t, brokers, "win-out") {
 				h := goka.HeadersFromSarama(m.Headers)
 				id := string(m.Key) + "@" + string(h[goka.HeaderWindowStart])
 				_, dup := got[id]
@@ -186,7 +224,7 @@ func TestWindowRestartAndRebalance(t *testing.T) {
 				require.EqualValues(t, wantLate, late)
 			}
 			fired := map[string]bool{}
-			for _, m := range readAll(t, brokers, "win-fired") {
+			for _, m := range read(t, brokers, "win-fired") {
 				id := fmt.Sprintf("%s@%s", m.Key, m.Value)
 				require.False(t, fired[id], "timer %s fired twice", id)
 				fired[id] = true
@@ -242,4 +280,35 @@ func TestWallClockTimerSurvivesRestart(t *testing.T) {
 		fired[string(m.Key)] = string(m.Value)
 	}
 	require.Len(t, fired, 6)
+}
+
+// readAllCommitted reads every committed record of topic, until no record
+// came for a second (a read_committed consumer never sees the commit
+// marker that ends a partition written by transactions).
+func readAllCommitted(t *testing.T, brokers []string, topic string) []*sarama.ConsumerMessage {
+	t.Helper()
+	cfg := testConfig()
+	cfg.Version = sarama.V2_5_0_0
+	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	cons, err := sarama.NewConsumer(brokers, cfg)
+	require.NoError(t, err)
+	defer cons.Close()
+	parts, err := cons.Partitions(topic)
+	require.NoError(t, err)
+	var out []*sarama.ConsumerMessage
+	for _, p := range parts {
+		pc, err := cons.ConsumePartition(topic, p, sarama.OffsetOldest)
+		require.NoError(t, err)
+	read:
+		for {
+			select {
+			case m := <-pc.Messages():
+				out = append(out, m)
+			case <-time.After(time.Second):
+				break read
+			}
+		}
+		require.NoError(t, pc.Close())
+	}
+	return out
 }
