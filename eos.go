@@ -354,7 +354,10 @@ func (pp *partitionProcessor) waitAcks(ctx context.Context) error {
 func (pp *partitionProcessor) applyTxnWrites() {
 	t := pp.txn
 	for i, a := range t.writes {
-		pp.applyWrite(a)
+		if err := pp.applyWrite(a); err != nil {
+			// Kafka has the write; only this instance's copy is broken.
+			pp.proc.fail(fmt.Errorf("partition %d: applying a committed transaction: %w", pp.partition, err))
+		}
 		t.writes[i] = ackedWrite{}
 	}
 	t.writes = t.writes[:0]

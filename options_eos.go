@@ -12,7 +12,7 @@ import (
 type ProcessingGuarantee int
 
 const (
-	// AtLeastOnce, the default and Goka's behaviour: every input message
+	// AtLeastOnce is the default and Goka's behaviour: every input message
 	// is processed, and after a crash, a rebalance or a lost connection
 	// some are processed again. Their table writes and emits are then
 	// repeated: idempotent callbacks are safe, counters and downstream
@@ -27,6 +27,7 @@ const (
 	ExactlyOnce
 )
 
+// String returns "at-least-once" or "exactly-once".
 func (g ProcessingGuarantee) String() string {
 	switch g {
 	case AtLeastOnce:
