@@ -322,7 +322,7 @@ func (p *Processor) run(ctx context.Context) (rerr error) {
 
 	tmgr, err := p.opts.builders.topicmgr(p.brokers)
 	if err != nil {
-		return fmt.Errorf("processor %q: creating topic manager: %w", p.graph.Group(), err)
+		return fmt.Errorf("processor %q: %w", p.graph.Group(), err) // the builders name the topic manager
 	}
 	cleanups = append(cleanups, tmgr.Close)
 	p.tmgr = tmgr

@@ -300,7 +300,7 @@ func (v *View) runOnce(ctx context.Context, builder storage.Builder) (rerr error
 	v.state.SetState(State(ViewStateConnecting))
 	tmgr, err := v.opts.builders.topicmgr(v.brokers)
 	if err != nil {
-		return fmt.Errorf("view of %q: creating topic manager: %w", v.topic, err)
+		return fmt.Errorf("view of %q: %w", v.topic, err) // the builders name the topic manager
 	}
 	defer func() { rerr = errors.Join(rerr, tmgr.Close()) }()
 	parts, err := v.waitForTopic(ctx, tmgr)

@@ -572,6 +572,14 @@ func (ts *timeState) windowed(_ Context, msg any) {
 	c.win = nil
 	if late {
 		ts.late.Add(1)
+		// Lateness past the close of the message's last window (for
+		// sessions: of a session of the message alone).
+		closes := t + ts.spec.Gap
+		if ts.spec.Kind != window.Session {
+			closes = t - t%ts.spec.Advance + ts.spec.Size
+		}
+		ts.pp.opts.obs.lateRecord(LateRecordInfo{Group: ts.pp.graph.Group(), Topic: string(c.topic), Partition: ts.pp.partition,
+			Window: string(WindowTable(ts.pp.graph.Group())), Lateness: time.Duration(ts.stream-closes-ts.spec.Grace) * time.Millisecond})
 		if ts.we.cfg.late != nil {
 			ts.we.cfg.late(c, msg)
 		}

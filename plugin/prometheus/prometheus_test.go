@@ -230,3 +230,66 @@ func TestReservedMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestTransactionMetrics: an exactly-once processor's commits show in
+// goka_processor_transaction_commits_total and its duration histogram.
+func TestTransactionMetrics(t *testing.T) {
+	cfg := goka.DefaultConfig()
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	cfg.Producer.Flush.Frequency = 5 * time.Millisecond
+	goka.ReplaceGlobalConfig(cfg)
+	m := gokaprom.New()
+	c, err := kafkatest.New(kafkatest.Topic("prom-eos-in", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	brokers := c.Brokers()
+	tmc := goka.NewTopicManagerConfig()
+	tmc.Table.Replication, tmc.Stream.Replication = 1, 1
+	proc, err := goka.NewProcessor(brokers, goka.DefineGroup("prom-eos",
+		goka.Input("prom-eos-in", new(codec.String), func(ctx goka.Context, msg interface{}) {
+			n, _ := ctx.Value().(int64)
+			ctx.SetValue(n + 1)
+		}),
+		goka.Persist(new(codec.Int64)),
+	), goka.WithObserver(m), goka.WithLogger(quiet{}), goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithTopicManagerConfig(tmc)),
+		goka.WithStorageBuilder(storage.DefaultBuilder(t.TempDir())), goka.WithProcessingGuarantee(goka.ExactlyOnce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	em, err := goka.NewEmitter(brokers, "prom-eos-in", new(codec.String), goka.WithEmitterLogger(quiet{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if err := em.EmitSync(string(rune('a'+i%4)), "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := em.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		fams := scrape(t, m.Handler())
+		commits, _ := sum(fams, "goka_processor_transaction_commits_total", map[string]string{"group": "prom-eos"})
+		f := fams["goka_processor_transaction_duration_seconds"]
+		if commits > 0 && f != nil && len(f.GetMetric()) > 0 && f.GetMetric()[0].GetHistogram().GetSampleCount() >= uint64(commits) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no transaction commits in the metrics: %v", commits)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
