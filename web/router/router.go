@@ -18,6 +18,14 @@
 // answers 421 Misdirected Request naming the owner this instance believes
 // in (header Owner), and a key whose partition has no owner at the moment
 // answers 503 with Retry-After.
+//
+// # Security
+//
+// The router answers any key of the table to anyone who reaches it, and
+// forwards to the other instances on the caller's behalf: it exposes the
+// table's contents. Router is an http.Handler; mount it behind your own
+// authentication middleware (see the Example), and give Config.Client
+// what the instances need to authenticate to each other.
 package router
 
 import (
