@@ -164,6 +164,14 @@ func (o *poptions) finishClients() {
 		}
 		tc.Producer.Return.Successes = true
 		tc.Producer.Return.Errors = true
+		// The partition takes no message while it commits, and the
+		// commit first sends what the producer still holds: with the
+		// default 100 ms flush that would be a whole interval's records,
+		// sent during the pause. Sending them as they come keeps the
+		// pause short (Kafka's producer lingers 5 ms by default).
+		if f := o.commitInterval / 20; tc.Producer.Flush.Frequency > f {
+			tc.Producer.Flush.Frequency = f
+		}
 		o.txnConfig = &tc
 	}
 	if !custom("WithConsumerGroupBuilder") {

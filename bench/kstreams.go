@@ -27,9 +27,7 @@ var kstreamsGroups = []struct {
 }{
 	{"ceiling-produce", []string{"emit"}},
 	{"ceiling-consume-produce", []string{
-		"process-leveldb", "process-leveldb-cache", "process-memory",
-		// The exactly-once processor workload goes here when the
-		// exactly-once option lands (issue 16).
+		"process-leveldb", "process-leveldb-cache", "process-memory", "process-leveldb-eos",
 		"kstreams-at-least-once", "kstreams-exactly-once-v2",
 	}},
 }
