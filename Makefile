@@ -164,4 +164,4 @@ MIN_GO ?= $(shell awk '/^go /{print $$2}' go.mod)
 mingo:
 	GOTOOLCHAIN=go$(MIN_GO) $(GO) version
 	GOTOOLCHAIN=go$(MIN_GO) $(GO) build ./...
-	GOTOOLCHAIN=go$(MIN_GO) $(GO) test -short -count=1 -timeout 3m .
+	GOTOOLCHAIN=go$(MIN_GO) $(GO) test -short -count=1 -timeout 10m .
