@@ -267,7 +267,7 @@ func (pp *partitionProcessor) commitTxn(ctx context.Context, stopping bool) erro
 	// CommitTxn returned once every message of the transaction was
 	// acknowledged; their promises complete on the acknowledgement
 	// goroutine: wait for them, then apply the table writes.
-	if err := pp.waitAcks(ctx); err != nil {
+	if err := pp.waitAcks(); err != nil {
 		return err
 	}
 	pp.applyTxnWrites()
@@ -317,21 +317,12 @@ func (pp *partitionProcessor) waitDeferred(ctx context.Context, stopping bool) b
 
 // waitAcks waits until the promises of every message of the committed
 // transaction completed, collecting the acknowledged table writes.
-func (pp *partitionProcessor) waitAcks(ctx context.Context) error {
-	for _, in := range pp.inputs {
-		for idle := in.tracker.Idle(); idle != nil; {
-			select {
-			case <-idle:
-				idle = nil
-			case <-pp.unacked.Signal():
-				pp.applyAcked()
-			case <-pp.time.ackSignal():
-				pp.time.applyAcked()
-			case <-pp.proc.failed:
-				return pp.proc.failure()
-			}
-		}
+func (pp *partitionProcessor) waitAcks() error {
+	if !pp.waitInputsDone(nil) {
+		return pp.proc.failure()
 	}
+	// Visits, timers and punctuation are not input messages: their
+	// writes are counted here.
 	for pp.unacked.InFlight() > 0 || pp.time.inFlight() > 0 {
 		select {
 		case <-pp.unacked.Signal():

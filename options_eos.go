@@ -2,6 +2,7 @@ package goka
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -107,12 +108,8 @@ func (o *poptions) validateGuarantee() []error {
 	if o.exactlyOnce() && len(o.customBuilders) > 0 {
 		errs = append(errs, fmt.Errorf("ExactlyOnce builds the processor's Kafka clients itself and cannot be combined with %v (WithProcessingGuarantee): pass their sarama config with WithSaramaConfig", o.customBuilders))
 	}
-	if !o.exactlyOnce() && o.commitInterval > 0 && !o.testerClientID {
-		for _, b := range o.customBuilders {
-			if b == "WithConsumerGroupBuilder" {
-				errs = append(errs, fmt.Errorf("CommitInterval cannot be applied to the consumer group of WithConsumerGroupBuilder (WithCommitInterval): set Consumer.Offsets.AutoCommit.Interval in its config"))
-			}
-		}
+	if !o.exactlyOnce() && o.commitInterval > 0 && !o.testerClientID && slices.Contains(o.customBuilders, "WithConsumerGroupBuilder") {
+		errs = append(errs, fmt.Errorf("CommitInterval cannot be applied to the consumer group of WithConsumerGroupBuilder (WithCommitInterval): set Consumer.Offsets.AutoCommit.Interval in its config"))
 	}
 	return errs
 }
@@ -124,14 +121,7 @@ func (o *poptions) finishClients() {
 	if o.testerClientID {
 		return
 	}
-	custom := func(name string) bool {
-		for _, b := range o.customBuilders {
-			if b == name {
-				return true
-			}
-		}
-		return false
-	}
+	custom := func(name string) bool { return slices.Contains(o.customBuilders, name) }
 	if !o.exactlyOnce() && o.saramaConfig == nil && o.commitInterval == 0 {
 		return // the builders as they are: Goka's behaviour
 	}

@@ -300,9 +300,7 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 			return pp.stop(ctx)
 		case <-joinFailed:
 			if err := joinErr(); err != nil {
-				if pp.txn != nil && pp.txn.open {
-					_ = pp.abortTxn(err)
-				}
+				pp.abortOpenTxn(err)
 				return err
 			}
 			return pp.stop(ctx) // ctx ended
@@ -312,9 +310,7 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 			}
 		case msg := <-pp.input:
 			if err := pp.processBuffered(ctx, msg); err != nil {
-				if pp.txn != nil && pp.txn.open {
-					_ = pp.abortTxn(err)
-				}
+				pp.abortOpenTxn(err)
 				return err
 			}
 		case <-pp.unacked.Signal():
@@ -393,6 +389,20 @@ func (pp *partitionProcessor) drain() {
 	}
 	timeout := time.NewTimer(drainTimeout)
 	defer timeout.Stop()
+	if pp.waitInputsDone(timeout.C) || pp.proc.failure() != nil {
+		return
+	}
+	pending := 0
+	for _, in := range pp.inputs {
+		pending += in.tracker.Pending()
+	}
+	pp.proc.log.Printf("goka: partition %d stopped with %d messages not acknowledged after %v; they will be processed again", pp.partition, pending, drainTimeout)
+}
+
+// waitInputsDone waits until every input message taken is done, applying
+// acknowledged writes meanwhile. It returns false when stop fires (nil:
+// never) or the processor fails first.
+func (pp *partitionProcessor) waitInputsDone(stop <-chan time.Time) bool {
 	for _, in := range pp.inputs {
 		for idle := in.tracker.Idle(); idle != nil; {
 			select {
@@ -403,16 +413,20 @@ func (pp *partitionProcessor) drain() {
 			case <-pp.time.ackSignal():
 				pp.time.applyAcked()
 			case <-pp.proc.failed:
-				return
-			case <-timeout.C:
-				pending := 0
-				for _, in := range pp.inputs {
-					pending += in.tracker.Pending()
-				}
-				pp.proc.log.Printf("goka: partition %d stopped with %d messages not acknowledged after %v; they will be processed again", pp.partition, pending, drainTimeout)
-				return
+				return false
+			case <-stop:
+				return false
 			}
 		}
+	}
+	return true
+}
+
+// abortOpenTxn aborts the open transaction, if any, of a partition that
+// ends with err.
+func (pp *partitionProcessor) abortOpenTxn(err error) {
+	if pp.txn != nil && pp.txn.open {
+		_ = pp.abortTxn(err)
 	}
 }
 
