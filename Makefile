@@ -73,8 +73,8 @@ systemtest:
 	else \
 		trap 'bash scripts/kafka.sh down; bash scripts/kafka.sh down-cluster' EXIT; \
 		bash scripts/kafka.sh up && bash scripts/kafka.sh up-cluster && \
-		GOKA_SYSTEMTEST=1 $(GO) test -v -p 1 -count=1 -timeout 40m ./systemtest/... && \
-		GOKA_SYSTEMTEST=1 GOKA_SYSTEMTEST_GUARANTEE=exactly-once $(GO) test -v -p 1 -count=1 -timeout 40m -run '^Test[A-J]_' ./systemtest/ && \
+		GOKA_SYSTEMTEST=1 GO=$(GO) bash scripts/gotest.sh -v -p 1 -count=1 -timeout 40m ./systemtest/... && \
+		GOKA_SYSTEMTEST=1 GOKA_SYSTEMTEST_GUARANTEE=exactly-once GO=$(GO) bash scripts/gotest.sh -v -p 1 -count=1 -timeout 40m -run '^Test[A-J]_' ./systemtest/ && \
 		bash scripts/kafka.sh down && bash scripts/kafka.sh down-cluster && \
 		KAFKA_EXTRA_CONFIG=group.initial.rebalance.delay.ms=3000 bash scripts/kafka.sh up-cluster && \
 		GOKA_SYSTEMTEST_BROKERS=$$(bash scripts/kafka.sh cluster-brokers) bash scripts/goka-compat.sh system; \

@@ -120,10 +120,11 @@ func (e *Emitter) EmitSyncWithHeaders(key string, msg interface{}, headers Heade
 }
 
 // Finish refuses new emits, waits up to 60 s for the messages in flight and
-// closes the producer. Unlike Goka's, a second call returns nil instead of
-// panicking. It starts no goroutine and never waits longer than twice the
-// 60 s: a Producer whose Close leaves promises unfinished (breaking its
-// contract) makes Finish return an error saying how many.
+// closes the producer, whose Close waits up to 60 s more for sarama to shut
+// down (as Goka's). Unlike Goka's, a second call returns nil instead of
+// panicking. It starts no goroutine and never waits longer than three times
+// the 60 s: a Producer whose Close leaves promises unfinished without an
+// error (breaking its contract) makes Finish return one saying how many.
 func (e *Emitter) Finish() error {
 	e.mu.Lock()
 	if e.finished {
@@ -141,9 +142,10 @@ func (e *Emitter) Finish() error {
 	case <-timeout.C:
 		err = fmt.Errorf("emitter for %q: messages still in flight after %v", e.topic, e.finishTimeout)
 	}
-	// Closing the producer finishes every promise (see Producer.Close).
+	// Closing the producer finishes every promise or says it did not (see
+	// Producer.Close).
 	if cerr := e.producer.Close(); cerr != nil {
-		err = errors.Join(err, fmt.Errorf("emitter for %q: closing producer: %w", e.topic, cerr))
+		return errors.Join(err, fmt.Errorf("emitter for %q: closing producer: %w", e.topic, cerr))
 	}
 	timeout.Reset(e.finishTimeout)
 	select {

@@ -2,10 +2,19 @@ package goka
 
 import (
 	"fmt"
-	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/IBM/sarama"
 )
+
+// producerCloseTimeout bounds how long a producer's Close waits for sarama
+// to shut down, as Goka's does (60 s). Sarama's shutdown waits for its
+// internal retry and leader-election messages too, and after a connection
+// cut it has been seen never to finish with every message already
+// answered: an unbounded wait would hang Emitter.Finish and a processor's
+// shutdown on a network fault.
+const producerCloseTimeout = 60 * time.Second
 
 // Producer produces messages to Kafka asynchronously; every message's result
 // arrives through its Promise.
@@ -16,19 +25,27 @@ type Producer interface {
 	EmitWithHeaders(topic string, key string, value []byte, headers Headers) *Promise
 	// Close waits for the messages in flight and closes the producer. Every
 	// promise it returned must be finished when Close returns, with the
-	// message's result or an error: Emitter.Finish and the processors wait
-	// for them.
+	// message's result or an error, or Close must return an error saying
+	// that some are not: Emitter.Finish and the processors wait for them.
 	Close() error
 }
 
 type producer struct {
 	producer sarama.AsyncProducer
-	wg       sync.WaitGroup
+	// pending counts the promises handed out and not finished yet.
+	pending atomic.Int64
+	// successesDone and errorsDone are closed when sarama has closed the
+	// channel of the same name and every promise on it is finished.
+	successesDone, errorsDone chan struct{}
+	// closeTimeout is producerCloseTimeout; tests shorten it.
+	closeTimeout time.Duration
 }
 
 // NewProducer returns a Producer on a sarama AsyncProducer. It needs
 // config.Producer.Return.Successes and Return.Errors, and turns them on in
 // its own copy of config when they are off, since promises depend on them.
+// Its Close waits at most 60 s for sarama to shut down, as Goka's does; it
+// returns an error if messages are still unanswered then.
 func NewProducer(brokers []string, config *sarama.Config) (Producer, error) {
 	if config == nil {
 		return nil, fmt.Errorf("creating producer: %w", ErrNilConfig)
@@ -49,28 +66,43 @@ func newProducer(brokers []string, config *sarama.Config) (*producer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating producer on %v: %w", brokers, err)
 	}
-	p := &producer{producer: ap}
-	p.wg.Add(2)
+	return wrapProducer(ap), nil
+}
+
+// wrapProducer starts the goroutines that finish the promises of ap's
+// messages; they end when sarama closes ap's Successes and Errors.
+func wrapProducer(ap sarama.AsyncProducer) *producer {
+	p := &producer{
+		producer:      ap,
+		successesDone: make(chan struct{}),
+		errorsDone:    make(chan struct{}),
+		closeTimeout:  producerCloseTimeout,
+	}
 	go p.handleSuccesses()
 	go p.handleErrors()
-	return p, nil
+	return p
 }
 
 func (p *producer) handleSuccesses() {
-	defer p.wg.Done()
+	defer close(p.successesDone)
 	for msg := range p.producer.Successes() {
-		if promise, ok := msg.Metadata.(*Promise); ok {
-			promise.finish(msg, nil)
-		}
+		p.finish(msg, nil)
 	}
 }
 
 func (p *producer) handleErrors() {
-	defer p.wg.Done()
+	defer close(p.errorsDone)
 	for perr := range p.producer.Errors() {
-		if promise, ok := perr.Msg.Metadata.(*Promise); ok {
-			promise.finish(perr.Msg, perr.Err)
-		}
+		p.finish(perr.Msg, perr.Err)
+	}
+}
+
+// finish finishes the promise of msg, if it carries one: sarama also
+// reports messages of its own (a transaction's markers), which carry none.
+func (p *producer) finish(msg *sarama.ProducerMessage, err error) {
+	if promise, ok := msg.Metadata.(*Promise); ok {
+		p.pending.Add(-1)
+		promise.finish(msg, err)
 	}
 }
 
@@ -94,14 +126,30 @@ func (p *producer) EmitWithHeaders(topic string, key string, value []byte, heade
 	if len(headers) > 0 {
 		msg.Headers = headers.ToSarama()
 	}
+	p.pending.Add(1)
 	p.producer.Input() <- msg
 	return promise
 }
 
 // Close flushes the messages in flight, finishes their promises and stops
-// the producer's goroutines before it returns.
+// the producer's goroutines before it returns, unless sarama takes longer
+// than closeTimeout to shut down. Then Close returns without waiting
+// further (sarama's goroutines and the two here end whenever sarama does):
+// with nil if every promise is finished, as Goka's Close, and with an error
+// naming the unanswered messages otherwise.
 func (p *producer) Close() error {
 	p.producer.AsyncClose()
-	p.wg.Wait()
+	timeout := time.NewTimer(p.closeTimeout)
+	defer timeout.Stop()
+	for _, done := range []chan struct{}{p.successesDone, p.errorsDone} {
+		select {
+		case <-done:
+		case <-timeout.C:
+			if n := p.pending.Load(); n > 0 {
+				return fmt.Errorf("closing producer: %d messages unanswered after %v", n, p.closeTimeout)
+			}
+			return nil
+		}
+	}
 	return nil
 }
