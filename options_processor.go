@@ -46,6 +46,9 @@ type poptions struct {
 	// txnConfig is the config of the transactional producers, set by
 	// finish under exactly-once.
 	txnConfig *sarama.Config
+	// clientConfig is the config finishClients gave the builders it
+	// replaced; nil when it kept Goka's.
+	clientConfig *sarama.Config
 }
 
 // applyDefaults sets every processor default in one place.
