@@ -107,7 +107,8 @@
 //     window's aggregate.
 //   - [Grace] (TimeWindows.ofSizeAndGrace): a message whose window has
 //     end + grace <= stream time is late; it is not applied, it is counted
-//     (Processor.LateMessages) and [OnLate] sees it.
+//     (Processor.LateMessages, PartitionProcStats.LateMessages, the
+//     metric goka_processor_window_late_records_total) and [OnLate] sees it.
 //   - [EmitFinal] emits each window once, when stream time reaches
 //     end + grace: Kafka Streams' EmitStrategy.onWindowClose (KIP-825,
 //     https://cwiki.apache.org/confluence/display/KAFKA/KIP-825%3A+introduce+a+new+API+to+control+when+aggregated+results+are+produced),

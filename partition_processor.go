@@ -568,5 +568,8 @@ func (pp *partitionProcessor) statsSnapshot() *PartitionProcStats {
 	if pp.txn != nil {
 		s.Transactions = pp.txn.snapshot()
 	}
+	if pp.time != nil {
+		s.LateMessages = pp.time.late.Load()
+	}
 	return s
 }

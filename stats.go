@@ -53,6 +53,10 @@ type PartitionProcStats struct {
 	// Transactions are the partition's transactions under ExactlyOnce;
 	// nil under AtLeastOnce. Not in Goka.
 	Transactions *TransactionStats
+	// LateMessages counts the messages of a windowed input (Windowed) that
+	// came too late for at least one of their windows and were dropped,
+	// since this instance took the partition; 0 without one. Not in Goka.
+	LateMessages int64
 }
 
 // RecoveryStats describe the recovery of a table partition: Offset is the

@@ -63,6 +63,11 @@ func TestWindowTumblingEmitFinal(t *testing.T) {
 	require.Equal(t, map[string]int64{"u@0": 2, "v@0": 1}, got)
 	gkt.Consume("clicks", "u", "a", at(20)) // late: window 0 closed
 	require.EqualValues(t, 1, p.LateMessages())
+	var late int64
+	for _, ps := range p.Stats().Group {
+		late += ps.LateMessages
+	}
+	require.EqualValues(t, 1, late, "late messages in Stats")
 	ws, err := p.Windows("u", time.UnixMilli(0), time.UnixMilli(120000))
 	require.NoError(t, err)
 	require.Len(t, ws, 2)
