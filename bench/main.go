@@ -161,6 +161,42 @@ var groups = []struct {
 	{"window-plain-count", []string{"window-tumbling-count"}},
 }
 
+// selectWorkloads parses -only against groups (the default workloads or
+// those of -kstreams): nil for all. It refuses unknown names, and workloads
+// that read the input without emit, which writes it (each run has topics
+// of its own, so no earlier run's input is there).
+func selectWorkloads(only string) (map[string]bool, error) {
+	if only == "" {
+		return nil, nil
+	}
+	readsInput := map[string]bool{} // name → reads emit's input
+	for _, g := range groups {
+		reads := g.ceiling == "ceiling-consume-produce" || g.ceiling == "ceiling-consume"
+		if g.ceiling != "" {
+			readsInput[g.ceiling] = reads
+		}
+		for _, name := range g.lib {
+			readsInput[name] = reads
+		}
+	}
+	selected := map[string]bool{}
+	for _, name := range strings.Split(only, ",") {
+		if name == "" {
+			continue
+		}
+		if _, ok := readsInput[name]; !ok {
+			return nil, fmt.Errorf("-only: unknown workload %q", name)
+		}
+		selected[name] = true
+	}
+	for name := range selected {
+		if readsInput[name] && !selected["emit"] {
+			return nil, fmt.Errorf("-only: %s reads the input that emit writes: add emit", name)
+		}
+	}
+	return selected, nil
+}
+
 // runs collects the repetitions of one workload.
 type runs struct {
 	name    string
@@ -250,7 +286,7 @@ func main() {
 	flag.Int64Var(&p.budget, "memory-budget", 0, "bytes of storage and fetch buffers of all partitions (storage.WithMemoryBudget gets 3/4, Consumer.Fetch.Default 1/4 split per partition, ceilings included); 0: defaults")
 	flag.StringVar(&brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "comma-separated brokers (default $KAFKA_BROKERS, else an embedded broker)")
 	flag.StringVar(&out, "out", "", "write the results as JSON to this file")
-	flag.StringVar(&only, "only", "", "comma-separated workloads to run (their inputs must exist); default all")
+	flag.StringVar(&only, "only", "", "comma-separated workloads to run (with emit, which writes the input, whenever a processing, consuming or recovery workload is listed); default all")
 	flag.StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile of each workload to <file>.<workload>")
 	flag.StringVar(&memprof, "memprofile", "", "write a heap profile of each workload, taken when its measurement ends, to <file>.<workload>")
 	flag.IntVar(&repeat, "repeat", 3, "runs of each workload, alternating with its ceiling; medians are reported")
@@ -311,14 +347,12 @@ func runParent(p params, out, only string, prof profiles, keepGoing bool, repeat
 	// cannot mix into the figures.
 	p.run = fmt.Sprintf("bench-%d", time.Now().UnixNano())
 
-	if err := createTopics(p, repeat); err != nil {
+	selected, err := selectWorkloads(only)
+	if err != nil {
 		return err
 	}
-	selected := map[string]bool{}
-	for _, s := range strings.Split(only, ",") {
-		if s != "" {
-			selected[s] = true
-		}
+	if err := createTopics(p, repeat); err != nil {
+		return err
 	}
 	// A signal stops the run between workloads; the deferred cleanup runs.
 	sigs := make(chan os.Signal, 1)
