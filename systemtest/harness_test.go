@@ -682,11 +682,19 @@ func (tv *tableView) check(l *load, timeout time.Duration) result {
 	return r
 }
 
+// guaranteeNote is what a RESULT line adds to a scenario's name under
+// exactly-once: the input records the emitter wrote twice, which the
+// processor counts as messages of their own.
+func guaranteeNote(r result) string {
+	if !exactlyOnce {
+		return ""
+	}
+	return fmt.Sprintf(" [exactly-once; input records written twice by the emitter: %d]", r.inputDups)
+}
+
 func logResult(t *testing.T, name string, r result, recovery time.Duration, began time.Time) {
 	t.Helper()
-	if exactlyOnce {
-		name += fmt.Sprintf(" [exactly-once; input records written twice by the emitter: %d]", r.inputDups)
-	}
+	name += guaranteeNote(r)
 	t.Logf("RESULT %s: messages in %d, processed %d, duplicates %d (%.2f%%), emit retries %d, recovery %v, run time %v",
 		name, r.in, r.out, r.dups, 100*float64(r.dups)/float64(max(r.in, 1)), r.emitRetries,
 		recovery.Round(100*time.Millisecond), time.Since(began).Round(100*time.Millisecond))
