@@ -276,7 +276,11 @@ func WithTester(t Tester) ProcessorOption {
 // outage (state ProcStateSetup, Recovered false, ProcessorStats.Brokers),
 // ends its consumer-group session and rejoins as soon as a broker answers.
 // When no broker answered for d, Run returns an error wrapping
-// ErrBrokerUnreachable that names the brokers. 0 rides out any outage.
+// ErrBrokerUnreachable that names the brokers. Brokers that accept
+// connections but fail every request are not seen by the probe: when
+// consumer-group sessions keep failing before any is set up for longer
+// than d, Run returns the last session's error (Goka's Run returns the
+// first). 0 rides out any outage.
 // Processors run by the tester do not probe. Default:
 // DefaultBrokerOutageTimeout (15 s). Not in Goka, whose processor notices
 // an outage only when a request fails.

@@ -405,6 +405,12 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 	sess := &p.sess
 	stopWatch := p.watchBrokers(ctx, sess)
 	defer stopWatch()
+	// failingSince is when the sessions began to fail one after another
+	// without one being set up; zero while they do not. Sessions failing
+	// for longer than the broker-outage timeout end Run, as Goka's first
+	// failing session does: the broker watch only sees brokers that do not
+	// accept connections, not ones that fail every request.
+	var failingSince time.Time
 	for {
 		if p.outage.Down() {
 			select {
@@ -445,11 +451,18 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 		if err == nil || outage || h.setups.Load() > setups {
 			// A rebalance, a session ended by the broker watch, or a
 			// session lost after it was set up.
+			failingSince = time.Time{}
 			backoff.Reset()
 			if err != nil && !outage {
 				p.log.Printf("goka: processor %q: consumer group session ended: %v; rejoining", p.graph.Group(), err)
 			}
 			continue
+		}
+		if failingSince.IsZero() {
+			failingSince = began
+		} else if d := p.opts.brokerOutageTimeout; d > 0 && time.Since(failingSince) > d {
+			return fmt.Errorf("processor %q: consumer group sessions failed for %v (WithBrokerOutageTimeout %v): %w",
+				p.graph.Group(), time.Since(failingSince).Round(time.Second), d, err)
 		}
 		if time.Since(began) > p.opts.backoffResetTime {
 			backoff.Reset()
