@@ -10,9 +10,8 @@ import (
 
 // producerCloseTimeout bounds how long a producer's Close waits for sarama
 // to shut down, as Goka's does (60 s). Sarama's shutdown waits for its
-// internal retry and leader-election messages too, and after a connection
-// cut it has been seen never to finish with every message already
-// answered: an unbounded wait would hang Emitter.Finish and a processor's
+// internal retry and leader-election messages too and has no bound of its
+// own: an unbounded wait could hang Emitter.Finish and a processor's
 // shutdown on a network fault.
 const producerCloseTimeout = 60 * time.Second
 
