@@ -73,10 +73,16 @@ func (t *Table) Run(ctx context.Context, follow bool) error {
 	if localAhead(local, hwm) {
 		t.log.Printf("goka: local offset %d of %s/%d is not below the high-water mark %d; treating it as recovered", local, t.topic, t.partition, hwm)
 	}
-	t.stats.startRecovery(time.Now(), local, hwm)
+	began := time.Now()
+	t.stats.startRecovery(began, local, hwm)
 	if caughtUp {
 		if err := t.markRecovered(); err != nil {
 			return err
+		}
+		// Nothing to replay is a recovery too: observers count one per
+		// partition start, whatever it had to read.
+		if t.onRecovered != nil {
+			t.onRecovered(0, time.Since(began))
 		}
 		if !follow {
 			return nil
@@ -216,13 +222,24 @@ func (r *run) applyBuffered(msg *sarama.ConsumerMessage, ok bool) (stop bool, er
 			return stop, err
 		}
 		if n == drainBatch {
+			r.followHwm()
 			return false, nil
 		}
 		select {
 		case msg, ok = <-r.pc.Messages():
 		default:
+			r.followHwm()
 			return false, nil
 		}
+	}
+}
+
+// followHwm keeps Snapshot.Hwm at the consumer's high-water mark once a
+// followed table is recovered, so that Hwm-1-Offset is its lag (a standby's
+// as its member reports it to the group), not only during recovery.
+func (r *run) followHwm() {
+	if r.follow && r.caughtUp {
+		r.t.stats.raiseHwm(r.pc.HighWaterMarkOffset())
 	}
 }
 

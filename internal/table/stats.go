@@ -35,7 +35,8 @@ type Snapshot struct {
 	// the table was recovered (zero until then).
 	RecoveryStart, RecoveryEnd time.Time
 	// Offset is the offset of the last applied record (the local offset
-	// before the first), Hwm the high-water mark recovery runs to.
+	// before the first), Hwm the high-water mark recovery runs to and,
+	// once a followed table is recovered, the last one its consumer saw.
 	Offset, Hwm int64
 	// RecoveryFrom is the local offset when the last Run began (Offset's
 	// first value), so that Offset-RecoveryFrom records are done.
@@ -81,6 +82,13 @@ func (c *statsCollector) startRecovery(now time.Time, local, hwm int64) {
 	c.mu.Lock()
 	c.s.RecoveryStart, c.s.RecoveryEnd = now, time.Time{}
 	c.s.Offset, c.s.Hwm, c.s.RecoveryFrom = local, hwm, local
+	c.mu.Unlock()
+}
+
+// raiseHwm records a higher high-water mark of a followed table.
+func (c *statsCollector) raiseHwm(hwm int64) {
+	c.mu.Lock()
+	c.s.Hwm = max(c.s.Hwm, hwm)
 	c.mu.Unlock()
 }
 

@@ -82,7 +82,8 @@ type Config struct {
 	// Default: nil.
 	OnFlush func(d time.Duration, err error)
 	// OnRecovered, if set, is called when a Run recovered the partition,
-	// with the records that Run applied and the time it took. Default: nil.
+	// with the records that Run applied and the time it took, also when
+	// there was nothing to replay. Default: nil.
 	OnRecovered func(records int64, d time.Duration)
 }
 
