@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 )
 
@@ -112,7 +114,7 @@ func (p *Processor) prepareStandby(ctx context.Context) error {
 	}
 	p.log.Printf("goka: processor %q: recovered all %d partitions ahead", p.graph.Group(), len(sbs))
 	if p.standbyMode() == standbyRecoverOnce {
-		return stopStandbys(p.takeStandby(nil))
+		return stopStandbys(p.takeAllStandby())
 	}
 	return nil
 }
@@ -152,27 +154,27 @@ func (p *Processor) startStandbyLocked(ctx context.Context, initial bool) error 
 	return nil
 }
 
-// takeStandby removes the standby partitions of parts (all of them for nil)
-// from the processor and returns them for the caller to stop outside p.mu.
+// takeStandby removes the standby partitions of parts from the processor
+// and returns them for the caller to stop outside p.mu.
 func (p *Processor) takeStandby(parts []int32) []*standbyPartition {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []*standbyPartition
-	take := func(part int32) {
+	for _, part := range parts {
 		if sb, ok := p.standby[part]; ok {
 			out = append(out, sb)
 			delete(p.standby, part)
 		}
 	}
-	if parts == nil {
-		for part := range p.standby {
-			take(part)
-		}
-		return out
-	}
-	for _, part := range parts {
-		take(part)
-	}
+	return out
+}
+
+// takeAllStandby is takeStandby of every standby partition.
+func (p *Processor) takeAllStandby() []*standbyPartition {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := slices.Collect(maps.Values(p.standby))
+	clear(p.standby)
 	return out
 }
 
@@ -180,5 +182,5 @@ func (p *Processor) takeStandby(parts []int32) []*standbyPartition {
 func (p *Processor) stopStandby() error {
 	p.changeMu.Lock()
 	defer p.changeMu.Unlock()
-	return stopStandbys(p.takeStandby(nil))
+	return stopStandbys(p.takeAllStandby())
 }
