@@ -73,6 +73,56 @@
 //     WithProducerBuilder. The tester ignores it: it processes each
 //     message to the end before the next and never crashes.
 //
+// # Cooperative rebalancing, standby replicas and key owners
+//
+// By default a processor group rebalances as Goka's does: the eager
+// copartitioning strategy stops every partition of every instance when a
+// member joins or leaves, and a partition that moves is recovered from its
+// table topic before it processes again. [WithCooperativeRebalance] runs
+// the cooperative protocol instead (KIP-429; Kafka Streams' default, see
+// its "Rebalancing" docs), with a sticky copartitioning strategy:
+//
+//   - Only the partitions that must move to keep the spread even (at most
+//     one partition between the most and the least loaded member) are
+//     revoked; all others keep processing through the rebalance, neither
+//     stopped, nor flushed, nor recovered. A moving partition is stopped
+//     on its old owner (messages acknowledged and offsets committed, its
+//     transaction committed under ExactlyOnce) and starts on the new one
+//     in the follow-up rebalance.
+//   - Warm-up (KIP-441): a partition moves only to a member whose copy of
+//     its table is within [WithAcceptableRecoveryLag] records (10,000, as
+//     Kafka Streams' acceptable.recovery.lag). A member further behind
+//     first follows the table as a standby while the partition keeps
+//     running where it is (at most two warm-ups at a time); once caught
+//     up, the member starts the follow-up rebalance itself, by joining the
+//     group for a moment with a probe member that gets nothing (sarama has
+//     no call to request a rebalance). So a new instance takes its share
+//     only after it has caught up, and scaling out never stops a partition
+//     for a recovery. Stateless groups move partitions at once.
+//   - [WithStandbyReplicas](n) keeps each partition's tables on n other
+//     instances, placed by the strategy (never on the active one); members
+//     report their copies' lag when they join, and a failed instance's
+//     partitions go to the members with the freshest copies, which replay
+//     only their lag. Stats show standby partitions with
+//     [PartitionProcStats] Standby and StandbyLag. Goka's [WithHotStandby]
+//     (every partition on every instance) is unchanged.
+//   - [WithQueryAddress] advertises where an instance serves key lookups
+//     (Kafka Streams' application.server); [Processor.KeyOwner] names the
+//     instance owning a key, with its standbys, from the group's last
+//     assignment, and package web/router serves any key from any instance.
+//   - [RebalanceObserver] sees each generation's Added, Revoked, Incoming,
+//     Standby and Warmup partitions; [WithRebalanceCallback] gets the full
+//     new assignment of every generation, as under the eager strategy.
+//   - Under ExactlyOnce a partition commits nothing between its member's
+//     JoinGroup and the new assignment (the coordinator refuses the old
+//     generation meanwhile): its transaction stays open and commits right
+//     after, as Kafka Streams does.
+//   - Every member of a group must run the cooperative protocol. To move a
+//     running group, restart its instances one by one with
+//     [WithCooperativeUpgrade], then once more with
+//     [WithCooperativeRebalance] (Kafka's two-step upgrade). The eager
+//     strategy stays the default, for compatibility with Goka.
+//
 // # Local storage and recovery
 //
 // A table write reaches local storage only once Kafka acknowledged it:

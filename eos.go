@@ -226,6 +226,21 @@ func (pp *partitionProcessor) commitTxn(ctx context.Context, stopping bool) erro
 	if t == nil || !t.open {
 		return nil
 	}
+	meta := t.meta
+	if c := pp.proc.coop; c != nil && pp.opts.cooperative() {
+		// The generation changes while the session lasts. Between this
+		// member's JoinGroup and its new assignment the coordinator
+		// refuses the old generation: the transaction stays open and
+		// commits after the rebalance, as Kafka Streams does not commit
+		// while a rebalance is in progress.
+		gen, member, rebalancing := c.generation()
+		if rebalancing && !stopping {
+			return nil
+		}
+		m := *meta
+		m.GenerationID, m.MemberID = gen, member
+		meta = &m
+	}
 	if stopping && pp.proc.outage.Down() {
 		// No broker answers: nothing can commit. The producer is closed
 		// with the transaction open; the coordinator aborts it when the
@@ -252,7 +267,7 @@ func (pp *partitionProcessor) commitTxn(ctx context.Context, stopping bool) erro
 	}
 	began := time.Now()
 	if len(offsets) > 0 {
-		if err := t.prod.producer.AddOffsetsToTxnWithGroupMetadata(offsets, t.meta); err != nil {
+		if err := t.prod.producer.AddOffsetsToTxnWithGroupMetadata(offsets, meta); err != nil {
 			return pp.abortTxn(fmt.Errorf("adding offsets: %w", err))
 		}
 	}

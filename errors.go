@@ -48,6 +48,14 @@ var (
 	// and rejoins the group, and Run returns it only when many
 	// transactions in a row failed.
 	ErrTransactionAborted = errors.New("transaction aborted")
+	// ErrNotCooperative is returned by Processor.KeyOwner of a processor
+	// without the cooperative strategy, whose group does not share its
+	// placement.
+	ErrNotCooperative = errors.New("processor does not use the cooperative strategy")
+	// ErrNoAssignment is returned by Processor.KeyOwner while the
+	// processor has no assignment of its group: before it joined and
+	// after Run returned.
+	ErrNoAssignment = errors.New("no group assignment yet")
 )
 
 // PanicError is the error of a callback that panicked. It carries the

@@ -48,7 +48,11 @@ func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 		assignment[part] = sarama.OffsetNewest
 	}
 	debugf(p.log, "goka: processor %q: generation %d: member %s claims partitions %v", p.graph.Group(), session.GenerationID(), session.MemberID(), parts)
-	p.opts.rebalanceCallback(assignment)
+	if !p.opts.cooperative() {
+		// Under the cooperative protocol onAssignment reports each
+		// generation, this one included.
+		p.opts.rebalanceCallback(assignment)
+	}
 
 	p.changeMu.Lock()
 	defer p.changeMu.Unlock()
@@ -69,10 +73,13 @@ func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 	for _, pp := range pps {
 		p.partitions[pp.partition] = pp
 	}
+	p.lastActive, p.lastGeneration = parts, session.GenerationID()
 	p.partitionsChangedLocked()
 	p.mu.Unlock()
 	p.state.SetState(ProcStateRunning)
-	p.opts.obs.rebalanced(p.graph.Group(), session, parts, h.clock.since())
+	if !p.opts.cooperative() {
+		p.opts.obs.rebalanced(p.graph.Group(), session, parts, h.clock.since())
+	}
 	return nil
 }
 
@@ -103,9 +110,20 @@ func (h *groupHandler) Cleanup(session sarama.ConsumerGroupSession) error {
 }
 
 func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	h.p.mu.RLock()
-	pp := h.p.partitions[claim.Partition()]
-	h.p.mu.RUnlock()
+	var pp *partitionProcessor
+	if h.p.opts.cooperative() {
+		// The partition starts with its first claim and stops when it is
+		// revoked, not in Setup and Cleanup, which only run when the
+		// member joins and leaves.
+		var err error
+		if pp, err = h.acquire(session, claim.Partition()); err != nil {
+			return err
+		}
+	} else {
+		h.p.mu.RLock()
+		pp = h.p.partitions[claim.Partition()]
+		h.p.mu.RUnlock()
+	}
 	if pp == nil {
 		return fmt.Errorf("claim of %s/%d without partition processor", claim.Topic(), claim.Partition())
 	}
@@ -113,12 +131,22 @@ func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim s
 	if in == nil {
 		return fmt.Errorf("claim of %s/%d: topic is not an input of group %q", claim.Topic(), claim.Partition(), pp.graph.Group())
 	}
+	closed := h.forward(session, claim, pp, in)
+	if h.p.opts.cooperative() {
+		h.release(session, claim, pp, closed)
+	}
+	return nil
+}
+
+// forward hands the claim's messages to pp once it recovered, until the
+// claim's messages close (it returns true), pp stops or the session ends.
+func (h *groupHandler) forward(session sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, pp *partitionProcessor, in *inputTopic) (closed bool) {
 	select {
 	case <-pp.recovered:
 	case <-pp.stopped:
-		return nil
+		return false
 	case <-session.Context().Done():
-		return nil
+		return false
 	}
 	var (
 		msg *sarama.ConsumerMessage
@@ -133,11 +161,11 @@ func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim s
 			select {
 			case msg, ok = <-claim.Messages():
 			case <-session.Context().Done():
-				return nil
+				return false
 			}
 		}
 		if !ok {
-			return nil
+			return true
 		}
 		// The claim's high-water mark as of the fetch that brought msg:
 		// InputStats.OffsetLag is computed from it when msg is processed.
@@ -154,9 +182,9 @@ func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim s
 		select {
 		case pp.input <- msg:
 		case <-pp.stopped:
-			return nil
+			return false
 		case <-session.Context().Done():
-			return nil
+			return false
 		}
 	}
 }

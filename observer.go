@@ -148,6 +148,24 @@ type RebalanceInfo struct {
 	MemberID   string
 	// Assigned are the partitions this instance processes now.
 	Assigned []int32
+	// Cooperative is set for the generations of the cooperative protocol
+	// (WithCooperativeRebalance), which change the assignment
+	// incrementally: Added and Revoked are its changes, the partitions of
+	// Assigned not in Added kept processing through the rebalance. Under
+	// the eager protocol every partition stopped and Assigned all start.
+	Cooperative bool
+	// Added are the partitions of Assigned this instance did not process
+	// in its previous generation (cooperative only).
+	Added []int32
+	// Revoked are the partitions this instance gave up (cooperative only).
+	Revoked []int32
+	// Incoming are partitions moving to this instance that their previous
+	// owner is revoking; they arrive in the follow-up rebalance.
+	Incoming []int32
+	// Standby and Warmup are the partitions whose tables this instance
+	// keeps warm (WithStandbyReplicas) and warms up to take them over
+	// (KIP-441), with the cooperative strategy.
+	Standby, Warmup []int32
 	// Duration is the time from the end of the previous session (the
 	// first time: from joining the group) to the new assignment.
 	Duration time.Duration
@@ -181,6 +199,11 @@ type RecoveredInfo struct {
 	// Records is the number of records applied.
 	Records  int64
 	Duration time.Duration
+	// Standby is set for a processor's table kept warm for a partition
+	// another instance processes (WithHotStandby, WithRecoverAhead,
+	// WithStandbyReplicas, warm-ups); such a table is recovered and then
+	// followed.
+	Standby bool
 }
 
 // TransactionObserver sees the transactions of exactly-once processors.
@@ -412,6 +435,14 @@ func (o *observers) rebalanced(group Group, session sarama.ConsumerGroupSession,
 	if !began.IsZero() {
 		r.Duration = time.Since(began)
 	}
+	o.rebalancedTo(r)
+}
+
+// rebalancedTo reports r.
+func (o *observers) rebalancedTo(r RebalanceInfo) {
+	if o == nil {
+		return
+	}
 	for _, h := range o.rebalance {
 		h.OnRebalance(r)
 	}
@@ -423,6 +454,7 @@ func (o *observers) withTableHooks(group Group, cfg table.Config) table.Config {
 		return cfg
 	}
 	topic, part := cfg.Topic, cfg.Partition
+	standby := group != "" && PPRunMode(cfg.Mode) != runModeActive
 	cfg.OnFlush = func(d time.Duration, err error) {
 		for _, h := range o.storage {
 			h.OnFlush(FlushInfo{Group: group, Table: topic, Partition: part, Duration: d, Err: err})
@@ -430,7 +462,7 @@ func (o *observers) withTableHooks(group Group, cfg table.Config) table.Config {
 	}
 	cfg.OnRecovered = func(records int64, d time.Duration) {
 		for _, h := range o.storage {
-			h.OnRecovered(RecoveredInfo{Group: group, Table: topic, Partition: part, Records: records, Duration: d})
+			h.OnRecovered(RecoveredInfo{Group: group, Table: topic, Partition: part, Records: records, Duration: d, Standby: standby})
 		}
 	}
 	return cfg

@@ -126,7 +126,7 @@ func (o *poptions) finishClients() {
 		return
 	}
 	custom := func(name string) bool { return slices.Contains(o.customBuilders, name) }
-	if !o.exactlyOnce() && o.saramaConfig == nil && o.commitInterval == 0 {
+	if !o.exactlyOnce() && o.saramaConfig == nil && o.commitInterval == 0 && o.rebalance == rebalanceEager {
 		return // the builders as they are: Goka's behaviour
 	}
 	var cfg *sarama.Config
@@ -185,6 +185,7 @@ func (o *poptions) finishClients() {
 			gc.Consumer.Offsets.AutoCommit.Interval = o.commitInterval
 		}
 		o.builders.consumerGroup = ConsumerGroupBuilderWithConfig(&gc)
+		o.groupConfig = &gc
 	}
 	if !custom("WithConsumerSaramaBuilder") {
 		o.builders.consumerSarama = SaramaConsumerBuilderWithConfig(cfg)

@@ -49,6 +49,16 @@ type poptions struct {
 	// clientConfig is the config finishClients gave the builders it
 	// replaced; nil when it kept Goka's.
 	clientConfig *sarama.Config
+	// groupConfig is the consumer group's config finishClients built,
+	// which the cooperative strategy extends; nil when it kept Goka's
+	// builder.
+	groupConfig *sarama.Config
+
+	// Cooperative rebalancing (options_cooperative.go).
+	rebalance       rebalanceMode
+	queryAddress    string
+	standbyReplicas int
+	acceptableLag   int64
 }
 
 // applyDefaults sets every processor default in one place.
@@ -64,6 +74,7 @@ func (o *poptions) applyDefaults(gg *GroupGraph) {
 	o.contextWrapper = func(ctx Context) Context { return ctx }
 	o.storageFlushInterval = time.Second
 	o.brokerOutageTimeout = DefaultBrokerOutageTimeout
+	o.acceptableLag = DefaultAcceptableRecoveryLag
 	o.builders = builders{
 		storage:        storage.DefaultBuilder(DefaultProcessorStoragePath(gg.Group())),
 		consumerSarama: DefaultSaramaConsumerBuilder,
@@ -111,6 +122,7 @@ func (o *poptions) validate() error {
 		errs = append(errs, fmt.Errorf("BrokerOutageTimeout must be >= 0, got %v (WithBrokerOutageTimeout)", o.brokerOutageTimeout))
 	}
 	errs = append(errs, o.validateGuarantee()...)
+	errs = append(errs, o.validateCooperative()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid processor options: %w", errors.Join(errs...))
 	}

@@ -37,10 +37,18 @@ type Processor struct {
 	// mu guards the fields below it. It is held only to read or swap
 	// them, never while waiting for a goroutine or for I/O: Get, Stats and
 	// VisitAll take it, and callbacks call those.
-	mu            sync.RWMutex
-	partitions    map[int32]*partitionProcessor
-	standby       map[int32]*standbyPartition
-	numPartitions int
+	mu         sync.RWMutex
+	partitions map[int32]*partitionProcessor
+	standby    map[int32]*standbyPartition
+	// stopping are partitions revoked by a cooperative rebalance whose
+	// processors have not closed their storages yet (cooperative.go).
+	stopping map[int32]*partitionProcessor
+	// lastActive are the partitions processed in lastGeneration (-1:
+	// none), for the join metadata of the cooperative strategy; an eager
+	// member keeps them after Cleanup.
+	lastActive     []int32
+	lastGeneration int32
+	numPartitions  int
 	// changed is closed and replaced whenever partitions changes, so that
 	// WaitForReady wakes up instead of polling.
 	changed chan struct{}
@@ -67,6 +75,8 @@ type Processor struct {
 	txnRejoins atomic.Int64
 	// bg runs fenceStale's requests, which take no context; Run waits.
 	bg sync.WaitGroup
+	// coop is the cooperative strategy's state; nil with the eager one.
+	coop *coop
 }
 
 // NewProcessor validates the group graph and the options and returns a
@@ -109,9 +119,12 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 		lookups:    make(map[string]*View),
 		partitions: make(map[int32]*partitionProcessor),
 		standby:    make(map[int32]*standbyPartition),
+		stopping:   make(map[int32]*partitionProcessor),
 		changed:    make(chan struct{}),
-		failed:     make(chan struct{}),
-		done:       make(chan struct{}),
+
+		lastGeneration: -1,
+		failed:         make(chan struct{}),
+		done:           make(chan struct{}),
 	}
 	for _, e := range gg.LookupTables() {
 		v, err := NewView(brokers, Table(e.Topic()), e.Codec(),
@@ -129,6 +142,9 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 			return nil, fmt.Errorf("creating lookup view of %q: %w", e.Topic(), err)
 		}
 		p.lookups[e.Topic()] = v
+	}
+	if err := p.setupCooperative(); err != nil {
+		return nil, fmt.Errorf("creating processor of group %q: %w", gg.Group(), err)
 	}
 	return p, nil
 }
@@ -405,6 +421,13 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 	sess := &p.sess
 	stopWatch := p.watchBrokers(ctx, sess)
 	defer stopWatch()
+	if p.coop != nil {
+		var keeper sync.WaitGroup
+		kctx, stop := context.WithCancel(ctx)
+		keeper.Go(func() { p.keepStandbys(kctx) })
+		defer keeper.Wait()
+		defer stop()
+	}
 	// failingSince is when the sessions began to fail one after another
 	// without one being set up; zero while they do not. Sessions failing
 	// for longer than the broker-outage timeout end Run, as Goka's first
@@ -629,7 +652,10 @@ func (p *Processor) StatsWithContext(ctx context.Context) *ProcessorStats {
 		s.Group[part] = pp.statsSnapshot()
 	}
 	for part, sb := range p.standby {
-		s.Group[part] = sb.statsWith(map[string]*InputStats{}, map[string]*OutputStats{})
+		st := sb.statsWith(map[string]*InputStats{}, map[string]*OutputStats{})
+		st.Standby = true
+		st.StandbyLag, _ = sb.lag()
+		s.Group[part] = st
 	}
 	p.mu.RUnlock()
 	for name, v := range p.lookups {

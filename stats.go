@@ -57,12 +57,20 @@ type PartitionProcStats struct {
 	// came too late for at least one of their windows and were dropped,
 	// since this instance took the partition; 0 without one. Not in Goka.
 	LateMessages int64
+	// Standby is set for a partition whose tables this instance only
+	// keeps warm (WithHotStandby, WithStandbyReplicas, a warm-up before
+	// the partition moves here), and StandbyLag is then how many records
+	// its group table is behind the table topic, as this member reports
+	// it to the cooperative strategy. Not in Goka.
+	Standby    bool
+	StandbyLag int64
 }
 
 // RecoveryStats describe the recovery of a table partition: Offset is the
 // last applied offset (negative while none is stored: Goka's sentinel -3),
 // Hwm the offset recovery runs to, so Hwm-Offset-1 records are left to do
-// (see Remaining).
+// (see Remaining); for a standby partition Hwm follows the table topic's
+// high-water mark once it is recovered.
 type RecoveryStats struct {
 	StartTime    time.Time
 	RecoveryTime time.Time

@@ -174,6 +174,7 @@ func (s *CooperativeStrategy) Plan(members map[string]sarama.ConsumerGroupMember
 			mismatch.First, mismatch.Other, mismatch.FirstParts, mismatch.OtherParts, ErrNotCopartitioned)
 	}
 	in := make([]BalanceMember, 0, len(members))
+	var probes []string
 	var subscribed map[string]bool
 	for _, id := range slices.Sorted(maps.Keys(members)) {
 		meta := members[id]
@@ -193,6 +194,10 @@ func (s *CooperativeStrategy) Plan(members map[string]sarama.ConsumerGroupMember
 			// a member of another strategy version: place it as a newcomer
 			st = MemberState{Generation: -1}
 		}
+		if st.Probe {
+			probes = append(probes, id)
+			continue
+		}
 		m := BalanceMember{ID: id, State: st, OwnedGeneration: meta.GenerationID}
 		for _, op := range meta.OwnedPartitions {
 			if _, ok := topics[op.Topic]; ok {
@@ -205,6 +210,14 @@ func (s *CooperativeStrategy) Plan(members map[string]sarama.ConsumerGroupMember
 	}
 
 	g := Balance(partitions, in, s.cfg)
+	if len(probes) > 0 {
+		// probes get nothing, but an entry, so that sarama asks for
+		// their (empty) assignment data
+		for _, id := range probes {
+			g.Members = append(g.Members, MemberAssignment{MemberID: id})
+		}
+		slices.SortFunc(g.Members, func(a, b MemberAssignment) int { return cmp.Compare(a.MemberID, b.MemberID) })
+	}
 
 	plan := make(sarama.BalanceStrategyPlan, len(members))
 	for _, ma := range g.Members {

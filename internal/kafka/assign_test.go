@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -587,6 +588,24 @@ func TestCooperativeStrategyPlan(t *testing.T) {
 	if a, _ := got.Member("a"); a.QueryAddress != "a:1" {
 		t.Fatalf("query address %q", a.QueryAddress)
 	}
+
+	// A probe (a member joining only to start a rebalance) gets nothing
+	// and changes nothing.
+	members["probe"] = sarama.ConsumerGroupMemberMetadata{Topics: []string{"in", "g-loop"},
+		UserData: EncodeMemberState(MemberState{Probe: true, Cooperative: true, Generation: -1})}
+	withProbe, err := s.Plan(members, topics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := withProbe["probe"]; !ok || len(withProbe["probe"]["in"]) != 0 {
+		t.Fatalf("probe's plan %v", withProbe["probe"])
+	}
+	for id := range plan {
+		if !maps.EqualFunc(plan[id], withProbe[id], slices.Equal) {
+			t.Fatalf("a probe changed member %s's plan: %v, was %v", id, withProbe[id], plan[id])
+		}
+	}
+	delete(members, "probe")
 
 	members["b"] = sarama.ConsumerGroupMemberMetadata{Topics: []string{"in", "g-table"}}
 	if _, err := s.Plan(members, map[string][]int32{"in": parts(4), "other": parts(3)}); err == nil {

@@ -40,6 +40,10 @@ type MemberState struct {
 	// leader trusts over Active. An eager member revoked everything before
 	// joining, so Active (with Generation) is its only record of ownership.
 	Cooperative bool
+	// Probe marks a member that joins only to start a rebalance (the
+	// follow-up rebalance of KIP-441's warm-ups, which sarama cannot
+	// request): it gets no partitions and leaves at once.
+	Probe bool
 	// Generation is the generation Active was assigned in, -1 for none.
 	Generation int32
 	// Active are the partitions this member processed in Generation and
@@ -75,6 +79,9 @@ func EncodeMemberState(s MemberState) []byte {
 	if s.Cooperative {
 		flags |= 1
 	}
+	if s.Probe {
+		flags |= 2
+	}
 	b = append(b, flags)
 	b = binary.BigEndian.AppendUint32(b, uint32(s.Generation))
 	b = appendPartitions(b, s.Active)
@@ -101,6 +108,7 @@ func DecodeMemberState(data []byte) (MemberState, error) {
 	s.QueryAddress = d.string()
 	flags := d.byte()
 	s.Cooperative = flags&1 != 0
+	s.Probe = flags&2 != 0
 	s.Generation = int32(d.uint32())
 	s.Active = d.partitions()
 	n := d.count(12)

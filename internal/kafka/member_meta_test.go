@@ -11,7 +11,7 @@ import (
 func TestMemberStateRoundTrip(t *testing.T) {
 	for _, s := range []MemberState{
 		{Generation: -1},
-		{QueryAddress: "10.0.0.1:9095", Cooperative: true, Generation: 42, Active: []int32{0, 3},
+		{QueryAddress: "10.0.0.1:9095", Cooperative: true, Probe: true, Generation: 42, Active: []int32{0, 3},
 			Copies: []PartitionLag{{1, 0}, {2, 12345}, {7, 1 << 40}}},
 	} {
 		got, err := DecodeMemberState(EncodeMemberState(s))
