@@ -120,3 +120,49 @@ func ExampleProcessor() {
 	}
 	// Output: alice 2, bob 1
 }
+
+// With the cooperative strategy every instance knows the group's whole
+// placement: KeyOwner names the instance (by its query address) that
+// processes a key. Here a single instance owns every key.
+func ExampleProcessor_KeyOwner() {
+	cluster, err := kafkatest.New(kafkatest.Partitions(4), kafkatest.Topic("visits", 4))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cluster.Close()
+	dir, err := os.MkdirTemp("", "goka-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	g := goka.DefineGroup("visit-counter",
+		goka.Input("visits", new(codec.String), func(ctx goka.Context, msg interface{}) {}),
+		goka.Persist(new(codec.Int64)),
+	)
+	proc, err := goka.NewProcessor(cluster.Brokers(), g, append(cluster.GokaOptions().Processor,
+		goka.WithStorageBuilder(storage.DefaultBuilder(dir)),
+		goka.WithCooperativeRebalance(),
+		goka.WithQueryAddress("10.0.0.7:8080"),
+	)...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(ctx) }()
+	if err := proc.WaitForReady(); err != nil {
+		log.Fatal(err)
+	}
+	owner, err := proc.KeyOwner("alice")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(owner.Active.QueryAddress, owner.Active.Self, len(owner.Standbys))
+	cancel()
+	if err := <-done; err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// 10.0.0.7:8080 true 0
+}

@@ -27,9 +27,11 @@ type GokaOptions struct {
 	// TopicManagerConfig is goka.NewTopicManagerConfig() with replication
 	// 1 for tables and streams (Goka's default, 2, fails on one broker).
 	TopicManagerConfig *goka.TopicManagerConfig
-	// Processor sets a processor's consumer group, table consumer,
-	// producer and topic manager builders to Config and
-	// TopicManagerConfig.
+	// Processor builds a processor's consumer group, table consumer and
+	// producer from Config (goka.WithSaramaConfig, so that options that
+	// build the clients themselves, goka.ExactlyOnce and
+	// goka.WithCooperativeRebalance, work too) and sets its topic manager
+	// builder to Config and TopicManagerConfig.
 	Processor []goka.ProcessorOption
 	// View sets a view's consumer and topic manager builders.
 	View []goka.ViewOption
@@ -57,9 +59,7 @@ func DevGokaOptions() GokaOptions {
 		Config:             cfg,
 		TopicManagerConfig: tmc,
 		Processor: []goka.ProcessorOption{
-			goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(cfg)),
-			goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(cfg)),
-			goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(cfg)),
+			goka.WithSaramaConfig(cfg),
 			goka.WithTopicManagerBuilder(tmb),
 		},
 		View: []goka.ViewOption{

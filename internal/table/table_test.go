@@ -125,6 +125,10 @@ type fakePC struct {
 
 func (pc *fakePC) Messages() <-chan *sarama.ConsumerMessage { return pc.msgs }
 func (pc *fakePC) Errors() <-chan *sarama.ConsumerError     { return pc.errs }
+
+// HighWaterMarkOffset is 0: the tests' high-water marks come from their
+// offsets fakes, and a followed table only ever raises its own.
+func (pc *fakePC) HighWaterMarkOffset() int64 { return 0 }
 func (pc *fakePC) Close() error {
 	pc.once.Do(func() {
 		close(pc.done)
