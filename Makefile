@@ -65,7 +65,8 @@ kafka-cluster-down:
 # system tests (scripts/goka-compat.sh) on a fresh cluster with Kafka's
 # default group.initial.rebalance.delay.ms of 3 s, which they assume (ours
 # run with 0). Our scenarios run twice: at-least-once, then exactly-once
-# (GOKA_SYSTEMTEST_GUARANTEE). Verbose: each
+# (GOKA_SYSTEMTEST_GUARANTEE); a, b and i run a third time with the
+# cooperative strategy and a standby (GOKA_SYSTEMTEST_REBALANCE). Verbose: each
 # test logs a RESULT line (messages in/out, duplicates, recovery time).
 systemtest:
 	@if [ -n "$$KAFKA_BROKERS" ]; then \
@@ -75,6 +76,7 @@ systemtest:
 		bash scripts/kafka.sh up && bash scripts/kafka.sh up-cluster && \
 		GOKA_SYSTEMTEST=1 GO=$(GO) bash scripts/gotest.sh -v -p 1 -count=1 -timeout 40m ./systemtest/... && \
 		GOKA_SYSTEMTEST=1 GOKA_SYSTEMTEST_GUARANTEE=exactly-once GO=$(GO) bash scripts/gotest.sh -v -p 1 -count=1 -timeout 40m -run '^Test[A-J]_' ./systemtest/ && \
+		GOKA_SYSTEMTEST=1 GOKA_SYSTEMTEST_REBALANCE=cooperative GO=$(GO) bash scripts/gotest.sh -v -p 1 -count=1 -timeout 20m -run '^Test[ABI]_' ./systemtest/ && \
 		bash scripts/kafka.sh down && bash scripts/kafka.sh down-cluster && \
 		KAFKA_EXTRA_CONFIG=group.initial.rebalance.delay.ms=3000 bash scripts/kafka.sh up-cluster && \
 		GOKA_SYSTEMTEST_BROKERS=$$(bash scripts/kafka.sh cluster-brokers) bash scripts/goka-compat.sh system; \

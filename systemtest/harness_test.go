@@ -32,6 +32,11 @@ import (
 // retried a message (which puts it into the input twice).
 var exactlyOnce = os.Getenv("GOKA_SYSTEMTEST_GUARANTEE") == "exactly-once"
 
+// cooperative runs the processors with goka.WithCooperativeRebalance and
+// one standby replica: GOKA_SYSTEMTEST_REBALANCE=cooperative (make
+// systemtest runs scenarios a, b and i so, at-least-once).
+var cooperative = os.Getenv("GOKA_SYSTEMTEST_REBALANCE") == "cooperative"
+
 func TestMain(m *testing.M) {
 	if kafkaenv.Enabled() {
 		// Every component of this process uses the test configuration.
@@ -98,6 +103,9 @@ func startNode(t *testing.T, name string, args ...string) *node {
 	bin := stnodeBinary(t)
 	if exactlyOnce {
 		args = append(args, "-guarantee", "exactly-once")
+	}
+	if cooperative && len(args) > 0 && args[0] == "proc" {
+		args = append(args, "-rebalance", "cooperative", "-standbys", "1")
 	}
 	logPath := filepath.Join(t.TempDir(), name+".log")
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -695,6 +703,9 @@ func guaranteeNote(r result) string {
 func logResult(t *testing.T, name string, r result, recovery time.Duration, began time.Time) {
 	t.Helper()
 	name += guaranteeNote(r)
+	if cooperative {
+		name += " (cooperative, 1 standby)"
+	}
 	t.Logf("RESULT %s: messages in %d, processed %d, duplicates %d (%.2f%%), emit retries %d, recovery %v, run time %v",
 		name, r.in, r.out, r.dups, 100*float64(r.dups)/float64(max(r.in, 1)), r.emitRetries,
 		recovery.Round(100*time.Millisecond), time.Since(began).Round(100*time.Millisecond))

@@ -55,6 +55,8 @@ func main() {
 		acks        = fs.String("acks", "local", "producer acks: local or all")
 		replication = fs.Int("replication", 1, "replication factor of topics the processor creates")
 		guarantee   = fs.String("guarantee", "at-least-once", "processing guarantee of the processor (at-least-once or exactly-once); a view reads committed with exactly-once")
+		rebalance   = fs.String("rebalance", "eager", "rebalance protocol of the processor: eager or cooperative")
+		standbys    = fs.Int("standbys", 0, "standby replicas of the processor (cooperative only)")
 		defaults    = fs.Bool("defaults", false, "goka's defaults: stcfg.Defaults instead of stcfg.Config, the default backoff, a view without auto-reconnect")
 	)
 	if err := fs.Parse(os.Args[2:]); err != nil {
@@ -71,7 +73,17 @@ func main() {
 	var err error
 	switch mode {
 	case "proc":
-		err = runProcessor(ctx, strings.Split(*brokers, ","), *group, *input, *dir, *replication, *defaults, *guarantee == "exactly-once")
+		var extra []goka.ProcessorOption
+		switch *rebalance {
+		case "eager":
+		case "cooperative":
+			extra = append(extra, goka.WithCooperativeRebalance(), goka.WithStandbyReplicas(*standbys))
+		default:
+			err = fmt.Errorf("unknown -rebalance %q", *rebalance)
+		}
+		if err == nil {
+			err = runProcessor(ctx, strings.Split(*brokers, ","), *group, *input, *dir, *replication, *defaults, *guarantee == "exactly-once", extra...)
+		}
 	case "view":
 		err = runView(ctx, strings.Split(*brokers, ","), *table, *dir, *defaults, *guarantee == "exactly-once")
 	default:
@@ -106,7 +118,7 @@ func decodeState(v interface{}) (maxSeq, count int64) {
 	return maxSeq, count
 }
 
-func runProcessor(ctx context.Context, brokers []string, group, input, dir string, replication int, defaults, eos bool) error {
+func runProcessor(ctx context.Context, brokers []string, group, input, dir string, replication int, defaults, eos bool, extra ...goka.ProcessorOption) error {
 	if group == "" || input == "" || dir == "" {
 		return errors.New("proc needs -group, -input and -storage")
 	}
@@ -132,7 +144,7 @@ func runProcessor(ctx context.Context, brokers []string, group, input, dir strin
 	if eos {
 		guarantee = goka.ExactlyOnce
 	}
-	p, err := goka.NewProcessor(brokers, g,
+	opts := append([]goka.ProcessorOption{
 		goka.WithProcessingGuarantee(guarantee),
 		goka.WithBrokerOutageTimeout(outage),
 		goka.WithStorageBuilder(storage.DefaultBuilder(dir)),
@@ -146,7 +158,8 @@ func runProcessor(ctx context.Context, brokers []string, group, input, dir strin
 			sort.Strings(parts)
 			event("assigned %s", strings.Join(parts, ","))
 		}),
-	)
+	}, extra...)
+	p, err := goka.NewProcessor(brokers, g, opts...)
 	if err != nil {
 		return err
 	}
