@@ -40,6 +40,7 @@ type coop struct {
 	gen         int32
 	member      string
 	rebalancing bool
+	joinedAt    time.Time // this member's last JoinGroup, for RebalanceInfo.Duration
 }
 
 // wake makes the standby keeper compare the standby partitions with the
@@ -91,7 +92,18 @@ func (p *Processor) setupCooperative() error {
 		base = globalConfigCopy()
 	}
 	c.groupConfig = o.cooperativeGroupConfig(base, s)
-	o.builders.consumerGroup = ConsumerGroupBuilderWithConfig(c.groupConfig)
+	o.builders.consumerGroup = func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
+		cfg := *c.groupConfig
+		cfg.ClientID = clientID
+		// The coordinator gets a connection of its own, or the fetches of
+		// the partitions kept through a rebalance wait behind its
+		// JoinGroup (internal/kafka/coordinator.go).
+		cg, err := kafka.NewConsumerGroup(brokers, group, &cfg)
+		if err != nil {
+			return nil, fmt.Errorf("creating consumer group %q on %v: %w", group, brokers, err)
+		}
+		return cg, nil
+	}
 	p.coop = c
 	return nil
 }
@@ -102,6 +114,10 @@ func (p *Processor) setupCooperative() error {
 // their lag.
 func (p *Processor) memberState() kafka.MemberState {
 	p.coop.mu.Lock()
+	if !p.coop.rebalancing {
+		// A JoinGroup retried within one rebalance keeps its start.
+		p.coop.joinedAt = time.Now()
+	}
 	p.coop.rebalancing = true
 	p.coop.mu.Unlock()
 	p.mu.RLock()
@@ -143,6 +159,10 @@ func (p *Processor) onAssignment(g kafka.GroupAssignment) {
 	c.mu.Lock()
 	c.assignment, c.assigned, c.assignedAt = g, true, time.Now()
 	c.gen, c.member, c.rebalancing = g.Generation, g.Self, false
+	var took time.Duration
+	if !c.joinedAt.IsZero() {
+		took = c.assignedAt.Sub(c.joinedAt)
+	}
 	// Incoming partitions were placed here for the copy this member
 	// reported: it keeps it warm until they arrive. A warm-up is usually
 	// a standby too: one copy each.
@@ -185,11 +205,11 @@ func (p *Processor) onAssignment(g kafka.GroupAssignment) {
 		assignment[part] = sarama.OffsetNewest
 	}
 	p.opts.rebalanceCallback(assignment)
-	p.opts.obs.rebalancedTo(RebalanceInfo{
+	p.rebalancedTo(RebalanceInfo{
 		Group: p.graph.Group(), Generation: g.Generation, MemberID: g.Self,
 		Assigned: active, Added: added, Revoked: revokedParts,
 		Incoming: self.Incoming, Standby: self.Standby, Warmup: self.Warmup,
-		Cooperative: true,
+		Cooperative: true, Duration: took,
 	})
 }
 

@@ -36,7 +36,9 @@ type scaleWorkload struct {
 	stayGap  time.Duration       // longest gap between two messages on one instance
 	moveGap  time.Duration       // longest gap across a move to another instance
 	moves    int
-	measured atomic.Bool // gaps count only while the input flows
+	baseGap  time.Duration // longest gap while nothing rebalances
+	measured atomic.Bool   // gaps count only while the input flows
+	baseline atomic.Bool   // gaps count as baseGap
 }
 
 func newScaleWorkload(group string) *scaleWorkload {
@@ -61,9 +63,15 @@ func (w *scaleWorkload) processed(part int32, instance int) {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if prev, ok := w.last[part]; ok && w.baseline.Load() {
+		w.baseGap = max(w.baseGap, now.Sub(prev))
+	}
 	if prev, ok := w.last[part]; ok && w.measured.Load() {
 		gap := now.Sub(prev)
 		if w.lastBy[part] == instance {
+			if gap > 90*time.Millisecond && debugSettle {
+				fmt.Printf("GAP %s part %d inst %d gap %v\n", now.Format("15:04:05.000"), part, instance, gap)
+			}
 			w.stayGap = max(w.stayGap, gap)
 		} else {
 			w.moveGap = max(w.moveGap, gap)
@@ -80,6 +88,9 @@ type rebalances struct {
 }
 
 func (r *rebalances) OnRebalance(i goka.RebalanceInfo) {
+	if debugSettle {
+		fmt.Printf("REB %s gen %d assigned %v added %v revoked %v took %v\n", time.Now().Format("15:04:05.000"), i.Generation, i.Assigned, i.Added, i.Revoked, i.Duration)
+	}
 	r.mu.Lock()
 	r.infos = append(r.infos, i)
 	r.mu.Unlock()
@@ -136,6 +147,8 @@ func settled(insts []*scaleInstance, parts int) bool {
 	return ok
 }
 
+// debugSettle (DEBUG_SETTLE set) prints why a group does not settle, the
+// rebalances and the gaps above 90 ms of the scale test, and goka's debug log.
 var debugSettle = os.Getenv("DEBUG_SETTLE") != ""
 
 // debugLogger logs to t with DEBUG_SETTLE set, and not at all otherwise.
@@ -266,6 +279,12 @@ func TestCooperativeScale(t *testing.T) {
 
 			start()
 			settle("start")
+			// The baseline: the longest gap of a partition under the same
+			// input while nothing rebalances.
+			time.Sleep(500 * time.Millisecond)
+			w.baseline.Store(true)
+			time.Sleep(3 * time.Second)
+			w.baseline.Store(false)
 			w.measured.Store(true)
 			first := insts[0]
 			for _, n := range []int{2, 3} {
@@ -321,9 +340,14 @@ func TestCooperativeScale(t *testing.T) {
 			}
 			w.mu.Lock()
 			defer w.mu.Unlock()
-			t.Logf("%s: sent %d, counted above sent %d (%.2f%%); generations of the first instance %d, partitions started there %d of %d assigned; longest gap on one instance %v, across a move %v (%d moves); settled: %v",
+			a := first.p.Stats().Assignment
+			require.NotNil(t, a, "Stats().Assignment")
+			require.Equal(t, tt.coop, a.Cooperative, "AssignmentStats.Cooperative")
+			require.Len(t, a.Active, parts, "AssignmentStats.Active of the only instance")
+			require.Equal(t, infos[len(infos)-1].Generation, a.Generation, "AssignmentStats.Generation")
+			t.Logf("%s: sent %d, counted above sent %d (%.2f%%); generations of the first instance %d, partitions started there %d of %d assigned; longest gap without a rebalance %v, on one instance through the rebalances %v, across a move %v (%d moves); settled: %v",
 				tt.name, sent.Load(), dups, 100*float64(dups)/float64(sent.Load()), len(infos), first.recs.n.Load(), assigned,
-				w.stayGap.Round(time.Millisecond), w.moveGap.Round(time.Millisecond), w.moves, steps)
+				w.baseGap.Round(time.Millisecond), w.stayGap.Round(time.Millisecond), w.moveGap.Round(time.Millisecond), w.moves, steps)
 		})
 	}
 }
@@ -564,6 +588,9 @@ func TestCooperativeStandbyFailover(t *testing.T) {
 				return standbys == parts*tt.standbys
 			}, "standbys did not catch up")
 			counted(t, insts[0].p, onlyHeld(insts[0].p, perKey))
+			for _, in := range insts {
+				assignmentAgrees(t, in.p.Stats())
+			}
 
 			gone := insts[2]
 			var moved []int32
@@ -598,6 +625,32 @@ func TestCooperativeStandbyFailover(t *testing.T) {
 			t.Logf("%s: partitions %v moved, %d records replayed, group settled %v after the stop", tt.name, moved, replayed, took.Round(10*time.Millisecond))
 		})
 	}
+}
+
+// assignmentAgrees checks that the assignment in s, of a settled
+// cooperative member, names the partitions s.Group shows: the active ones
+// and those kept warm.
+func assignmentAgrees(t *testing.T, s *goka.ProcessorStats) {
+	t.Helper()
+	a := s.Assignment
+	require.NotNil(t, a, "Stats().Assignment of a member with an assignment")
+	require.True(t, a.Cooperative)
+	require.NotEmpty(t, a.MemberID)
+	require.Positive(t, a.Generation)
+	require.False(t, a.Rebalancing, "settled member rebalancing")
+	require.Empty(t, a.Incoming, "settled member still expects partitions")
+	var active, warm []int32
+	for part, st := range s.Group {
+		if st.Standby {
+			warm = append(warm, part)
+		} else {
+			active = append(active, part)
+		}
+	}
+	slices.Sort(active)
+	slices.Sort(warm)
+	require.Equal(t, active, a.Active, "active partitions")
+	require.Equal(t, warm, slices.Compact(slices.Sorted(slices.Values(slices.Concat(a.Standby, a.Warmup)))), "standby and warm-up partitions")
 }
 
 // onlyHeld returns the keys of perKey whose partition p processes.

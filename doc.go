@@ -111,8 +111,15 @@
 //     instance owning a key, with its standbys, from the group's last
 //     assignment, and package web/router serves any key from any instance.
 //   - [RebalanceObserver] sees each generation's Added, Revoked, Incoming,
-//     Standby and Warmup partitions; [WithRebalanceCallback] gets the full
-//     new assignment of every generation, as under the eager strategy.
+//     Standby and Warmup partitions, and [ProcessorStats] Assignment the
+//     last one; [WithRebalanceCallback] gets the full new assignment of
+//     every generation, as under the eager strategy.
+//   - The group's coordinator gets a connection of its own: a broker
+//     answers a connection's requests in order, so on the shared one the
+//     kept partitions' fetches would wait while the coordinator holds the
+//     member's JoinGroup for the group to rejoin. A member that gains
+//     partitions still pauses its fetches for 100 ms, sarama's batching of
+//     new partition consumers.
 //   - Under ExactlyOnce a partition commits nothing between its member's
 //     JoinGroup and the new assignment (the coordinator refuses the old
 //     generation meanwhile): its transaction stays open and commits right

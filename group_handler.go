@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -78,7 +79,11 @@ func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 	p.mu.Unlock()
 	p.state.SetState(ProcStateRunning)
 	if !p.opts.cooperative() {
-		p.opts.obs.rebalanced(p.graph.Group(), session, parts, h.clock.since())
+		r := RebalanceInfo{Group: p.graph.Group(), Generation: session.GenerationID(), MemberID: session.MemberID(), Assigned: parts}
+		if began := h.clock.since(); !began.IsZero() {
+			r.Duration = time.Since(began)
+		}
+		p.rebalancedTo(r)
 	}
 	return nil
 }

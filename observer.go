@@ -426,18 +426,6 @@ func (s produceSpan) end(msg *sarama.ProducerMessage, err error) {
 	}
 }
 
-// rebalanced reports a new assignment; began is when the rebalance began.
-func (o *observers) rebalanced(group Group, session sarama.ConsumerGroupSession, parts []int32, began time.Time) {
-	if o == nil || len(o.rebalance) == 0 {
-		return
-	}
-	r := RebalanceInfo{Group: group, Generation: session.GenerationID(), MemberID: session.MemberID(), Assigned: parts}
-	if !began.IsZero() {
-		r.Duration = time.Since(began)
-	}
-	o.rebalancedTo(r)
-}
-
 // rebalancedTo reports r.
 func (o *observers) rebalancedTo(r RebalanceInfo) {
 	if o == nil {

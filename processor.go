@@ -48,7 +48,10 @@ type Processor struct {
 	// member keeps them after Cleanup.
 	lastActive     []int32
 	lastGeneration int32
-	numPartitions  int
+	// rebalance is the last generation's assignment as reported, for
+	// Stats (nil before the first).
+	rebalance     *RebalanceInfo
+	numPartitions int
 	// changed is closed and replaced whenever partitions changes, so that
 	// WaitForReady wakes up instead of polling.
 	changed chan struct{}
@@ -662,7 +665,37 @@ func (p *Processor) StatsWithContext(ctx context.Context) *ProcessorStats {
 		s.Lookup[name] = v.Stats(ctx)
 	}
 	s.Brokers = brokerStats(&p.outage)
+	s.Assignment = p.assignmentStats()
 	return s
+}
+
+// rebalancedTo records r, this member's assignment of a new generation,
+// for Stats and reports it to the rebalance observers.
+func (p *Processor) rebalancedTo(r RebalanceInfo) {
+	p.mu.Lock()
+	p.rebalance = &r
+	p.mu.Unlock()
+	p.opts.obs.rebalancedTo(r)
+}
+
+// assignmentStats returns the last assignment, nil before the first.
+func (p *Processor) assignmentStats() *AssignmentStats {
+	p.mu.RLock()
+	r := p.rebalance
+	p.mu.RUnlock()
+	if r == nil {
+		return nil
+	}
+	a := &AssignmentStats{
+		Generation: r.Generation, MemberID: r.MemberID, Cooperative: r.Cooperative,
+		Active: slices.Clone(r.Assigned), Added: slices.Clone(r.Added), Revoked: slices.Clone(r.Revoked),
+		Incoming: slices.Clone(r.Incoming), Standby: slices.Clone(r.Standby), Warmup: slices.Clone(r.Warmup),
+		Duration: r.Duration,
+	}
+	if p.coop != nil {
+		_, _, a.Rebalancing = p.coop.generation()
+	}
+	return a
 }
 
 // watchBrokers runs the processor's broker watch until the returned

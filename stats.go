@@ -111,6 +111,41 @@ type ProcessorStats struct {
 	// Brokers tells whether the processor reaches its brokers. Not in
 	// Goka.
 	Brokers BrokerStats
+	// Assignment is this instance's share of its group's last
+	// assignment, nil before the first. Not in Goka.
+	Assignment *AssignmentStats
+}
+
+// AssignmentStats is a processor instance's assignment in its consumer
+// group's last generation, as WithRebalanceCallback and RebalanceObserver
+// saw it (RebalanceInfo has the same fields). Under the eager protocol
+// only Generation, MemberID, Active and Duration are set: every partition
+// stopped and all of Active started. Under the cooperative protocol
+// (WithCooperativeRebalance) the rest tell what changed and what is kept
+// warm; the per-partition figures (PartitionProcStats.Standby and
+// StandbyLag) are in ProcessorStats.Group. Not in Goka.
+type AssignmentStats struct {
+	Generation  int32
+	MemberID    string
+	Cooperative bool
+	// Rebalancing is set while the member rejoins its group, from its
+	// JoinGroup to its next assignment (cooperative protocol only; its
+	// partitions keep processing meanwhile).
+	Rebalancing bool
+	// Active are the partitions processed; Added and Revoked the
+	// changes from the previous generation.
+	Active, Added, Revoked []int32
+	// Incoming are partitions that arrive in the follow-up rebalance,
+	// once their previous owner has revoked them.
+	Incoming []int32
+	// Standby and Warmup are the partitions whose tables this instance
+	// keeps warm for another owner (WithStandbyReplicas) or warms up to
+	// take them over (KIP-441).
+	Standby, Warmup []int32
+	// Duration is how long the rebalance took: under the cooperative
+	// protocol from this member's JoinGroup to its assignment, under the
+	// eager protocol from the end of the previous session.
+	Duration time.Duration
 }
 
 // BrokerStats describe whether a processor or a view reaches its seed
