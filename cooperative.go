@@ -80,6 +80,7 @@ func (p *Processor) setupCooperative() error {
 	s, err := kafka.NewCooperativeStrategy(kafka.CooperativeConfig{
 		StandbyReplicas: o.standbyReplicas,
 		AcceptableLag:   lag,
+		MaxWarmups:      o.maxWarmups,
 		State:           p.memberState,
 		OnAssignment:    p.onAssignment,
 	})

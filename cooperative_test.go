@@ -676,6 +676,7 @@ func TestCooperativeOptions(t *testing.T) {
 		{"negative standbys", []goka.ProcessorOption{goka.WithCooperativeRebalance(), goka.WithStandbyReplicas(-1)}, "WithStandbyReplicas"},
 		{"standbys without the cooperative strategy", []goka.ProcessorOption{goka.WithStandbyReplicas(1)}, "WithCooperativeRebalance"},
 		{"zero lag", []goka.ProcessorOption{goka.WithCooperativeRebalance(), goka.WithAcceptableRecoveryLag(0)}, "WithAcceptableRecoveryLag"},
+		{"no warm-ups", []goka.ProcessorOption{goka.WithCooperativeRebalance(), goka.WithMaxWarmupReplicas(0)}, "WithMaxWarmupReplicas"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := goka.NewProcessor([]string{"127.0.0.1:1"}, stateless, tt.opts...)
@@ -684,7 +685,7 @@ func TestCooperativeOptions(t *testing.T) {
 	}
 	for _, opts := range [][]goka.ProcessorOption{
 		{goka.WithCooperativeRebalance()},
-		{goka.WithCooperativeUpgrade(), goka.WithStandbyReplicas(2), goka.WithQueryAddress("h:1"), goka.WithAcceptableRecoveryLag(1)},
+		{goka.WithCooperativeUpgrade(), goka.WithStandbyReplicas(2), goka.WithQueryAddress("h:1"), goka.WithAcceptableRecoveryLag(1), goka.WithMaxWarmupReplicas(1)},
 		{goka.WithCooperativeRebalance(), goka.WithProcessingGuarantee(goka.ExactlyOnce), goka.WithSaramaConfig(testConfig())},
 	} {
 		p, err := goka.NewProcessor([]string{"127.0.0.1:1"}, stateless, opts...)

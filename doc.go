@@ -93,12 +93,13 @@
 //     its table is within [WithAcceptableRecoveryLag] records (10,000, as
 //     Kafka Streams' acceptable.recovery.lag). A member further behind
 //     first follows the table as a standby while the partition keeps
-//     running where it is (at most two warm-ups at a time); once caught
-//     up, the member starts the follow-up rebalance itself, by joining the
-//     group for a moment with a probe member that gets nothing (sarama has
-//     no call to request a rebalance). So a new instance takes its share
-//     only after it has caught up, and scaling out never stops a partition
-//     for a recovery. Stateless groups move partitions at once.
+//     running where it is (at most [WithMaxWarmupReplicas], two, at a
+//     time across the group); once caught up, the member starts the
+//     follow-up rebalance itself, by joining the group for a moment with a
+//     probe member that gets nothing (sarama has no call to request a
+//     rebalance). So a new instance takes its share only after it has
+//     caught up, and scaling out never stops a partition for a recovery.
+//     Stateless groups move partitions at once.
 //   - [WithStandbyReplicas](n) keeps each partition's tables on n other
 //     instances, placed by the strategy (never on the active one); members
 //     report their copies' lag when they join, and a failed instance's

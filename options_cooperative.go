@@ -32,6 +32,9 @@ const (
 	// DefaultAcceptableRecoveryLag is the default of
 	// WithAcceptableRecoveryLag (Kafka Streams' acceptable.recovery.lag).
 	DefaultAcceptableRecoveryLag int64 = kafka.DefaultAcceptableLag
+	// DefaultMaxWarmupReplicas is the default of WithMaxWarmupReplicas
+	// (Kafka Streams' max.warmup.replicas).
+	DefaultMaxWarmupReplicas = kafka.DefaultMaxWarmups
 )
 
 // WithCooperativeRebalance makes the processor's consumer group rebalance
@@ -110,6 +113,17 @@ func WithAcceptableRecoveryLag(records int64) ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) { o.acceptableLag = records }
 }
 
+// WithMaxWarmupReplicas bounds how many warm-ups the cooperative strategy
+// places at a time across the group (Kafka Streams' max.warmup.replicas):
+// each is a table copy recovering on a member before its partition moves
+// there, so the bound limits the extra load a scale-out puts on the
+// brokers and the time partitions take to spread over new members. It must
+// be > 0, and every member should use the same value (the group leader's
+// applies). Default DefaultMaxWarmupReplicas (2). Not in Goka.
+func WithMaxWarmupReplicas(n int) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.maxWarmups = n }
+}
+
 // validateCooperative returns the errors of the cooperative options.
 func (o *poptions) validateCooperative() []error {
 	var errs []error
@@ -121,6 +135,9 @@ func (o *poptions) validateCooperative() []error {
 	}
 	if o.standbyReplicas > 0 && o.rebalance == rebalanceEager {
 		errs = append(errs, fmt.Errorf("StandbyReplicas %d needs the cooperative strategy, which places them (WithStandbyReplicas): add WithCooperativeRebalance", o.standbyReplicas))
+	}
+	if o.maxWarmups <= 0 {
+		errs = append(errs, fmt.Errorf("MaxWarmupReplicas must be > 0, got %d (WithMaxWarmupReplicas)", o.maxWarmups))
 	}
 	if o.acceptableLag <= 0 {
 		errs = append(errs, fmt.Errorf("AcceptableRecoveryLag must be > 0, got %d (WithAcceptableRecoveryLag)", o.acceptableLag))

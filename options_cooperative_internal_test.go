@@ -1,11 +1,14 @@
 package goka
 
 import (
+	"math"
 	"testing"
 
 	"github.com/IBM/sarama"
 
+	"github.com/e3793d55/goka/codec"
 	"github.com/e3793d55/goka/internal/kafka"
+	"github.com/e3793d55/goka/storage"
 )
 
 // TestCooperativeGroupConfig checks the consumer group config each
@@ -46,5 +49,38 @@ func TestCooperativeGroupConfig(t *testing.T) {
 		if err := gc.Validate(); err != nil {
 			t.Errorf("mode %d: %v", tt.mode, err)
 		}
+	}
+}
+
+// TestCooperativeStrategyOptions checks that the processor's cooperative
+// options reach its strategy, defaults included, and that a group with
+// nothing to recover moves partitions without warm-ups.
+func TestCooperativeStrategyOptions(t *testing.T) {
+	stateful := func() *GroupGraph {
+		return DefineGroup("g", Input("in", new(codec.String), func(Context, interface{}) {}), Persist(new(codec.Int64)))
+	}
+	stateless := DefineGroup("g", Input("in", new(codec.String), func(Context, interface{}) {}))
+	for _, tt := range []struct {
+		name string
+		gg   *GroupGraph
+		opts []ProcessorOption
+		want kafka.CooperativeConfig
+	}{
+		{"defaults", stateful(), nil, kafka.CooperativeConfig{AcceptableLag: DefaultAcceptableRecoveryLag, MaxWarmups: DefaultMaxWarmupReplicas}},
+		{"set", stateful(), []ProcessorOption{WithStandbyReplicas(2), WithAcceptableRecoveryLag(5), WithMaxWarmupReplicas(3)},
+			kafka.CooperativeConfig{StandbyReplicas: 2, AcceptableLag: 5, MaxWarmups: 3}},
+		{"stateless", stateless, []ProcessorOption{WithAcceptableRecoveryLag(5)}, kafka.CooperativeConfig{AcceptableLag: math.MaxInt64, MaxWarmups: DefaultMaxWarmupReplicas}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewProcessor([]string{"127.0.0.1:1"}, tt.gg, append([]ProcessorOption{WithCooperativeRebalance(), WithStorageBuilder(storage.MemoryBuilder())}, tt.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := p.coop.strategy.Config()
+			if got.StandbyReplicas != tt.want.StandbyReplicas || got.AcceptableLag != tt.want.AcceptableLag || got.MaxWarmups != tt.want.MaxWarmups {
+				t.Errorf("strategy config: standbys %d, lag %d, warm-ups %d; want %d, %d, %d",
+					got.StandbyReplicas, got.AcceptableLag, got.MaxWarmups, tt.want.StandbyReplicas, tt.want.AcceptableLag, tt.want.MaxWarmups)
+			}
+		})
 	}
 }

@@ -59,6 +59,7 @@ type poptions struct {
 	queryAddress    string
 	standbyReplicas int
 	acceptableLag   int64
+	maxWarmups      int
 }
 
 // applyDefaults sets every processor default in one place.
@@ -75,6 +76,7 @@ func (o *poptions) applyDefaults(gg *GroupGraph) {
 	o.storageFlushInterval = time.Second
 	o.brokerOutageTimeout = DefaultBrokerOutageTimeout
 	o.acceptableLag = DefaultAcceptableRecoveryLag
+	o.maxWarmups = DefaultMaxWarmupReplicas
 	o.builders = builders{
 		storage:        storage.DefaultBuilder(DefaultProcessorStoragePath(gg.Group())),
 		consumerSarama: DefaultSaramaConsumerBuilder,

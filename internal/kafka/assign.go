@@ -119,6 +119,9 @@ func NewCooperativeStrategy(cfg CooperativeConfig) (*CooperativeStrategy, error)
 	return &CooperativeStrategy{cfg: cfg}, nil
 }
 
+// Config returns the strategy's config, defaults applied.
+func (s *CooperativeStrategy) Config() CooperativeConfig { return s.cfg }
+
 // Name returns CooperativeStrategyName.
 func (s *CooperativeStrategy) Name() string { return CooperativeStrategyName }
 
