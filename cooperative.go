@@ -60,6 +60,13 @@ func (c *coop) generation() (int32, string, bool) {
 	return c.gen, c.member, c.rebalancing
 }
 
+// endRebalance records that the member's rebalance is over.
+func (c *coop) endRebalance() {
+	c.mu.Lock()
+	c.rebalancing = false
+	c.mu.Unlock()
+}
+
 func newCoop() *coop {
 	return &coop{wantChanged: make(chan struct{}, 1)}
 }

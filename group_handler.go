@@ -79,6 +79,12 @@ func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 	p.mu.Unlock()
 	p.state.SetState(ProcStateRunning)
 	if !p.opts.cooperative() {
+		if p.coop != nil {
+			// WithCooperativeUpgrade in a group still on the eager
+			// strategy: the cooperative strategy's OnAssignment, which
+			// ends the rebalance it marked in memberState, never runs.
+			p.coop.endRebalance()
+		}
 		r := RebalanceInfo{Group: p.graph.Group(), Generation: session.GenerationID(), MemberID: session.MemberID(), Assigned: parts}
 		if began := h.clock.since(); !began.IsZero() {
 			r.Duration = time.Since(began)
