@@ -16,6 +16,7 @@
 //
 //	a  kill -9 one of three instances and start a replacement
 //	b  scale 1 -> 3 -> 1 instances
+//	   (a and b also log each partition's longest processing gap)
 //	c  restart the broker
 //	d  cut every connection for 10 s through a TCP proxy (proxy_test.go)
 //	e  kill -9 a node of the 3-broker cluster
@@ -24,6 +25,10 @@
 //	i  rolling restart of the 3 cluster nodes, one at a time, with goka's
 //	   default configuration (stcfg.Defaults): nothing stops, nothing is
 //	   lost; reports duplicates and the longest processing gap
+//
+// With GOKA_SYSTEMTEST_REBALANCE=cooperative the instances of a, b and i
+// run WithCooperativeRebalance and WithStandbyReplicas(1) (make systemtest
+// runs them a third time so).
 //
 // goka_test.go ports Goka's own system tests. Each test logs a line starting
 // with RESULT: messages in and out, duplicates, recovery time, run time.

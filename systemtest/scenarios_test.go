@@ -17,6 +17,7 @@ import (
 
 	goka "github.com/e3793d55/goka"
 	"github.com/e3793d55/goka/codec"
+	"github.com/e3793d55/goka/internal/kafka"
 	"github.com/e3793d55/goka/storage"
 	"github.com/e3793d55/goka/systemtest/internal/stcfg"
 	"github.com/e3793d55/goka/systemtest/kafkaenv"
@@ -98,6 +99,7 @@ func TestA_KillInstanceUnderLoad(t *testing.T) {
 	defer l.finish()
 	const total = 30000
 	done := runLoad(l, total)
+	gaps := watchProgress(tv, done)
 
 	time.Sleep(5 * time.Second)
 	snap := l.snapshot()
@@ -115,6 +117,7 @@ func TestA_KillInstanceUnderLoad(t *testing.T) {
 	for _, n := range []*node{nodes[0], nodes[2], replacement} {
 		n.checkAlive()
 	}
+	t.Logf("a: while the load ran: %v", <-gaps)
 	logResult(t, "a kill -9 one of 3 instances", r, recovery, began)
 }
 
@@ -128,6 +131,7 @@ func TestB_Scale1To3To1(t *testing.T) {
 	l := newLoad(t, b, g.input, numKeys)
 	defer l.finish()
 	done := runLoad(l, 40000)
+	gaps := watchProgress(tv, done)
 
 	time.Sleep(4 * time.Second)
 	t0 := time.Now()
@@ -147,6 +151,7 @@ func TestB_Scale1To3To1(t *testing.T) {
 	t.Logf("scaled down to 1 (SIGTERM): everything acknowledged before is in the table after %v", down.Round(100*time.Millisecond))
 	<-done
 	r := tv.check(l, catchUp)
+	t.Logf("b: while the load ran: %v", <-gaps)
 	first.checkAlive()
 	for _, n := range more {
 		if n.exitErr != nil {
@@ -574,25 +579,49 @@ func TestI_RollingRestart(t *testing.T) {
 	}
 	checkViewDump(t, viewNode, l.snapshot(), true, time.Minute)
 	viewNode.checkAlive()
-	t.Logf("RESULT i rolling restart of 3 nodes, default config%s: messages in %d, processed %d, duplicates %d (%.2f%%), emit retries %d, longest processing gap %v, restarts took %v, run time %v",
+	t.Logf("RESULT i rolling restart of 3 nodes, default config%s: messages in %d, processed %d, duplicates %d (%.2f%%), emit retries %d, %v, restarts took %v, run time %v",
 		guaranteeNote(r), r.in, r.out, r.dups, 100*float64(r.dups)/float64(max(r.in, 1)), r.emitRetries,
-		longest.Round(100*time.Millisecond), restarts.Round(100*time.Millisecond), time.Since(began).Round(100*time.Millisecond))
+		longest, restarts.Round(100*time.Millisecond), time.Since(began).Round(100*time.Millisecond))
 }
 
-// watchProgress samples the sum of the table's counts every 100 ms until
-// done is closed and then sends the longest time the sum did not change.
-func watchProgress(tv *tableView, done <-chan struct{}) <-chan time.Duration {
-	out := make(chan time.Duration, 1)
+// progressGaps are the longest times the reference table's counts did not
+// change while the load ran: all of them (a stop of the whole group) and
+// those of one partition's keys (a partition that stopped, e.g. while it
+// moved). The table is sampled every 100 ms through a view, so the
+// figures include the view's own delay and are rounded up to 100 ms.
+type progressGaps struct {
+	all       time.Duration
+	partition [partitions]time.Duration
+}
+
+func (g progressGaps) String() string {
+	parts := make([]string, len(g.partition))
+	for i, d := range g.partition {
+		parts[i] = d.Round(100 * time.Millisecond).String()
+	}
+	return fmt.Sprintf("longest processing gap %v, per partition [%s]", g.all.Round(100*time.Millisecond), strings.Join(parts, " "))
+}
+
+// watchProgress samples the table's counts every 100 ms until done is
+// closed and then sends the longest gaps.
+func watchProgress(tv *tableView, done <-chan struct{}) <-chan progressGaps {
+	out := make(chan progressGaps, 1)
 	keys := make([]string, numKeys)
+	partOf := make([]int32, numKeys)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("key-%04d", i)
+		partOf[i] = kafka.PartitionOf(goka.DefaultHasher(), keys[i], partitions)
 	}
 	go func() {
 		var (
-			last    int64 = -1
-			since         = time.Now()
-			longest time.Duration
+			now     = time.Now()
+			last    = make([]int64, partitions+1) // per partition, and the total last
+			since   = make([]time.Time, partitions+1)
+			longest progressGaps
 		)
+		for i := range since {
+			last[i], since[i] = -1, now
+		}
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
@@ -602,16 +631,26 @@ func watchProgress(tv *tableView, done <-chan struct{}) <-chan time.Duration {
 				return
 			case <-tick.C:
 			}
-			var sum int64
-			for _, k := range keys {
+			sums := make([]int64, partitions+1)
+			for i, k := range keys {
 				_, c := tv.state(k)
-				sum += c
+				sums[partOf[i]] += c
+				sums[partitions] += c
 			}
 			now := time.Now()
-			if sum != last {
-				last, since = sum, now
+			for i, sum := range sums {
+				if sum != last[i] {
+					last[i], since[i] = sum, now
+				}
+				if sum <= 0 {
+					continue // no gaps before the first count
+				}
+				if i == partitions {
+					longest.all = max(longest.all, now.Sub(since[i]))
+				} else {
+					longest.partition[i] = max(longest.partition[i], now.Sub(since[i]))
+				}
 			}
-			longest = max(longest, now.Sub(since))
 		}
 	}()
 	return out
