@@ -324,9 +324,9 @@ func (h *groupHandler) release(session sarama.ConsumerGroupSession, claim sarama
 // that moves them (probe).
 func (p *Processor) keepStandbys(ctx context.Context) {
 	c := p.coop
-	check := time.NewTicker(time.Second)
+	check := time.NewTicker(probeSettle / 2)
 	defer check.Stop()
-	var lastProbe time.Time
+	var last probeRecord
 	for {
 		select {
 		case <-ctx.Done():
@@ -334,8 +334,8 @@ func (p *Processor) keepStandbys(ctx context.Context) {
 		case <-c.wantChanged:
 			p.applyStandbyWant(ctx)
 		case <-check.C:
-			if p.probeDue(lastProbe) {
-				lastProbe = time.Now()
+			if due, warmups := p.probeDue(last); due {
+				last = probeRecord{at: time.Now(), warmups: warmups}
 				if err := p.probe(ctx); err != nil && ctx.Err() == nil {
 					p.log.Printf("goka: processor %q: starting a follow-up rebalance for warm-ups: %v", p.graph.Group(), err)
 				}
@@ -391,45 +391,59 @@ func (p *Processor) applyStandbyWant(ctx context.Context) {
 	}
 }
 
-// probeSpacing is the least time between two probes of one member, so that
-// the rebalances a probe causes settle first.
-const probeSpacing = 5 * time.Second
+// probeSettle is the least time from a member's last probe and from its
+// last assignment to its next probe, so that the rebalances a probe causes
+// (its join, the follow-up of what moved, its leave) are over first. A
+// group moves MaxWarmups partitions per round of warm-up and probe, so
+// this bounds how fast a scale-out spreads the partitions.
+const probeSettle = 500 * time.Millisecond
+
+// probeRecord is what the last probe of a member was for.
+type probeRecord struct {
+	at      time.Time
+	warmups []int32 // the caught-up warm-ups it asked the leader to move
+}
 
 // probeDue reports whether this member should start a follow-up
-// rebalance: it warms partitions up and every copy of them is within the
-// acceptable lag, or the assignment's probing interval passed.
-func (p *Processor) probeDue(lastProbe time.Time) bool {
+// rebalance, and for which warm-ups: it warms partitions up and every copy
+// of them is within the acceptable lag, or the assignment's probing
+// interval passed. A leader that kept warm-ups the last probe was for
+// (the balance did not need them moved) is asked again only after the
+// probing interval.
+func (p *Processor) probeDue(last probeRecord) (bool, []int32) {
 	c := p.coop
 	c.mu.Lock()
 	g, assigned, at := c.assignment, c.assigned, c.assignedAt
 	c.mu.Unlock()
+	self, _ := g.Member(g.Self)
 	switch {
-	case !assigned || g.ProbeAfter == 0 || time.Since(lastProbe) < probeSpacing:
-		return false
-	case lastProbe.After(at):
-		// The last probe brought no new assignment: retry after the
-		// probing interval.
-		return time.Since(lastProbe) >= g.ProbeAfter
+	case !assigned || g.ProbeAfter == 0:
+		return false, nil
+	case time.Since(last.at) < probeSettle || time.Since(at) < probeSettle || len(self.Incoming) > 0:
+		return false, nil
+	case last.at.After(at), slices.ContainsFunc(self.Warmup, func(part int32) bool { return slices.Contains(last.warmups, part) }):
+		// The last probe brought no new assignment, or the leader kept
+		// its warm-ups: retry after the probing interval.
+		return time.Since(last.at) >= g.ProbeAfter, self.Warmup
 	case time.Since(at) >= g.ProbeAfter:
 		// Any member, as the warm-up member may be gone.
-		return true
+		return true, self.Warmup
 	}
-	self, _ := g.Member(g.Self)
 	if len(self.Warmup) == 0 {
-		return false
+		return false, nil
 	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	for _, part := range self.Warmup {
 		sb := p.standby[part]
 		if sb == nil || sb.table == nil || !sb.table.IsRecovered() {
-			return false
+			return false, nil
 		}
 		if lag, _ := sb.lag(); lag > p.opts.acceptableLag {
-			return false
+			return false, nil
 		}
 	}
-	return true
+	return true, slices.Clone(self.Warmup)
 }
 
 // probe starts a rebalance of the group: sarama has no call for it, so a

@@ -3,6 +3,7 @@ package goka
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -80,6 +81,53 @@ func TestCooperativeStrategyOptions(t *testing.T) {
 			if got.StandbyReplicas != tt.want.StandbyReplicas || got.AcceptableLag != tt.want.AcceptableLag || got.MaxWarmups != tt.want.MaxWarmups {
 				t.Errorf("strategy config: standbys %d, lag %d, warm-ups %d; want %d, %d, %d",
 					got.StandbyReplicas, got.AcceptableLag, got.MaxWarmups, tt.want.StandbyReplicas, tt.want.AcceptableLag, tt.want.MaxWarmups)
+			}
+		})
+	}
+}
+
+// TestProbeDue checks when a member asks for the follow-up rebalance of
+// its warm-ups: not before its last probe's and last assignment's
+// rebalances settled, not while partitions are on their way to it, and,
+// when the leader kept the warm-ups the last probe was for, only after the
+// probing interval; any member probes once the interval passed.
+func TestProbeDue(t *testing.T) {
+	gg := DefineGroup("g", Input("in", new(codec.String), func(Context, interface{}) {}), Persist(new(codec.Int64)))
+	p, err := NewProcessor([]string{"127.0.0.1:1"}, gg, WithCooperativeRebalance(), WithStorageBuilder(storage.MemoryBuilder()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const interval = time.Minute
+	long := 2 * interval
+	assign := func(ago time.Duration, self kafka.MemberAssignment) {
+		self.MemberID = "m"
+		p.coop.mu.Lock()
+		p.coop.assignment = kafka.GroupAssignment{Self: "m", Generation: 3, ProbeAfter: interval, Members: []kafka.MemberAssignment{self}}
+		p.coop.assigned, p.coop.assignedAt = true, time.Now().Add(-ago)
+		p.coop.mu.Unlock()
+	}
+	ago := func(d time.Duration) time.Time { return time.Now().Add(-d) }
+	for _, tt := range []struct {
+		name     string
+		assigned time.Duration // ago
+		self     kafka.MemberAssignment
+		last     probeRecord
+		want     bool
+	}{
+		{"warm-up not started", time.Second, kafka.MemberAssignment{Warmup: []int32{1}}, probeRecord{}, false},
+		{"nothing to warm up", time.Second, kafka.MemberAssignment{Active: []int32{0}}, probeRecord{}, false},
+		{"assignment not settled", probeSettle / 10, kafka.MemberAssignment{Warmup: []int32{1}}, probeRecord{}, false},
+		{"probe not settled", long, kafka.MemberAssignment{Warmup: []int32{1}}, probeRecord{at: ago(probeSettle / 10)}, false},
+		{"incoming pending", long, kafka.MemberAssignment{Incoming: []int32{2}, Warmup: []int32{1}}, probeRecord{}, false},
+		{"leader kept the warm-ups", time.Second, kafka.MemberAssignment{Warmup: []int32{1}}, probeRecord{at: ago(2 * time.Second), warmups: []int32{1}}, false},
+		{"leader kept them for the interval", time.Second, kafka.MemberAssignment{Warmup: []int32{1}}, probeRecord{at: ago(long), warmups: []int32{1}}, true},
+		{"interval passed", long, kafka.MemberAssignment{Active: []int32{0}}, probeRecord{}, true},
+		{"no assignment since the probe", long, kafka.MemberAssignment{Warmup: []int32{1}}, probeRecord{at: ago(time.Second)}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			assign(tt.assigned, tt.self)
+			if got, _ := p.probeDue(tt.last); got != tt.want {
+				t.Errorf("probeDue = %v, want %v", got, tt.want)
 			}
 		})
 	}
