@@ -244,7 +244,7 @@ func (h *groupHandler) acquire(session sarama.ConsumerGroupSession, part int32) 
 	if old != nil {
 		<-old.done
 	}
-	if err := stopStandbys(p.takeStandby([]int32{part})); err != nil {
+	if err := p.stopStandbys(p.takeStandby([]int32{part})); err != nil {
 		err = fmt.Errorf("error setting up (partition=%d): %w", part, err)
 		p.fail(err)
 		return nil, err
@@ -375,7 +375,7 @@ func (p *Processor) applyStandbyWant(ctx context.Context) {
 		}
 	}
 	p.mu.RUnlock()
-	if err := stopStandbys(p.takeStandby(drop)); err != nil {
+	if err := p.stopStandbys(p.takeStandby(drop)); err != nil {
 		p.fail(err)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,10 +32,12 @@ type scaleWorkload struct {
 	input string
 
 	mu       sync.Mutex
-	last     map[int32]time.Time // partition → last processed
-	lastBy   map[int32]int       // partition → instance that processed it
-	stayGap  time.Duration       // longest gap between two messages on one instance
-	moveGap  time.Duration       // longest gap across a move to another instance
+	last     map[int32]time.Time     // partition → last processed
+	lastBy   map[int32]int           // partition → instance that processed it
+	stayGap  time.Duration           // longest gap between two messages on one instance
+	moveGap  time.Duration           // longest gap across a move to another instance
+	stayBy   map[int32]time.Duration // per partition: stayGap
+	moveBy   map[int32]time.Duration // per partition: moveGap
 	moves    int
 	baseGap  time.Duration // longest gap while nothing rebalances
 	measured atomic.Bool   // gaps count only while the input flows
@@ -42,7 +45,8 @@ type scaleWorkload struct {
 }
 
 func newScaleWorkload(group string) *scaleWorkload {
-	return &scaleWorkload{group: goka.Group(group), input: group + "-in", last: map[int32]time.Time{}, lastBy: map[int32]int{}}
+	return &scaleWorkload{group: goka.Group(group), input: group + "-in", last: map[int32]time.Time{}, lastBy: map[int32]int{},
+		stayBy: map[int32]time.Duration{}, moveBy: map[int32]time.Duration{}}
 }
 
 func (w *scaleWorkload) graph(instance int) *goka.GroupGraph {
@@ -73,8 +77,13 @@ func (w *scaleWorkload) processed(part int32, instance int) {
 				fmt.Printf("GAP %s part %d inst %d gap %v\n", now.Format("15:04:05.000"), part, instance, gap)
 			}
 			w.stayGap = max(w.stayGap, gap)
+			w.stayBy[part] = max(w.stayBy[part], gap)
 		} else {
 			w.moveGap = max(w.moveGap, gap)
+			if debugSettle {
+				fmt.Printf("MOVE %s part %d to inst %d gap %v\n", now.Format("15:04:05.000"), part, instance, gap)
+			}
+			w.moveBy[part] = max(w.moveBy[part], gap)
 			w.moves++
 		}
 	}
@@ -354,8 +363,21 @@ func TestCooperativeScale(t *testing.T) {
 			t.Logf("%s: sent %d, counted above sent %d (%.2f%%); generations of the first instance %d, partitions started there %d of %d assigned; longest gap without a rebalance %v, on one instance through the rebalances %v, across a move %v (%d moves); settled: %v",
 				tt.name, sent.Load(), dups, 100*float64(dups)/float64(sent.Load()), len(infos), first.recs.n.Load(), assigned,
 				w.baseGap.Round(time.Millisecond), w.stayGap.Round(time.Millisecond), w.moveGap.Round(time.Millisecond), w.moves, steps)
+			t.Logf("%s: per partition, longest gap on one instance %v, across a move %v", tt.name, gapList(w.stayBy, parts), gapList(w.moveBy, parts))
 		})
 	}
+}
+
+// gapList formats the gaps of partitions 0..parts-1 ("-": none).
+func gapList(gaps map[int32]time.Duration, parts int) string {
+	out := make([]string, parts)
+	for i := range out {
+		out[i] = "-"
+		if g, ok := gaps[int32(i)]; ok {
+			out[i] = g.Round(time.Millisecond).String()
+		}
+	}
+	return "[" + strings.Join(out, " ") + "]"
 }
 
 // counted waits until p's table counts at least perKey[k] for every key,

@@ -59,7 +59,7 @@ func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 	defer p.changeMu.Unlock()
 	// A standby partition that becomes active hands its storages over: it
 	// must be closed before the partition processor opens them.
-	if err := stopStandbys(p.takeStandby(parts)); err != nil {
+	if err := p.stopStandbys(p.takeStandby(parts)); err != nil {
 		err = fmt.Errorf("error setting up (partitions=%v): %w", parts, err)
 		p.fail(err)
 		return err

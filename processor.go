@@ -30,6 +30,14 @@ type Processor struct {
 
 	lookups map[string]*View
 
+	// tablesClosing tracks the partition consumers of stopped standby
+	// tables that are still closing (stopStandbys); closingMu guards
+	// closingTables, which a table about to consume the same partition
+	// waits for (tableClosed).
+	tablesClosing sync.WaitGroup
+	closingMu     sync.Mutex
+	closingTables map[topicPartition]chan struct{}
+
 	// changeMu serializes the changes of the partition sets: Setup,
 	// Cleanup and the standby start and stop. It is held while partitions
 	// stop and storages open, so nothing a callback can reach may take it.
@@ -296,7 +304,32 @@ func (p *Processor) failure() error {
 }
 
 func (p *Processor) newTable(topic string, partition int32, mode PPRunMode) *partitionTable {
-	return table.New(p.opts.obs.withTableHooks(p.graph.Group(), tableConfig(topic, partition, p.opts.builders.storage, p.consumer, p.tmgr, p.opts.updateCallback, p.log, mode)))
+	cfg := tableConfig(topic, partition, p.opts.builders.storage, p.consumer, p.tmgr, p.opts.updateCallback, p.log, mode)
+	cfg.BeforeConsume = func(ctx context.Context) error { return p.tableClosed(ctx, topicPartition{topic, partition}) }
+	return table.New(p.opts.obs.withTableHooks(p.graph.Group(), cfg))
+}
+
+// topicPartition names a table partition.
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// tableClosed waits until no stopped standby table's consumer of tp is
+// still closing.
+func (p *Processor) tableClosed(ctx context.Context, tp topicPartition) error {
+	p.closingMu.Lock()
+	ch := p.closingTables[tp]
+	p.closingMu.Unlock()
+	if ch == nil {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Run runs the processor until ctx is cancelled or an error occurs. It
@@ -371,7 +404,10 @@ func (p *Processor) run(ctx context.Context) (rerr error) {
 	if err != nil {
 		return fmt.Errorf("processor %q: creating consumer: %w", p.graph.Group(), err)
 	}
-	cleanups = append(cleanups, consumer.Close)
+	cleanups = append(cleanups, func() error {
+		p.tablesClosing.Wait() // stopped standby tables' partition consumers
+		return consumer.Close()
+	})
 	p.consumer = consumer
 
 	if err := p.runLookups(ctx, &cleanups); err != nil || ctx.Err() != nil {

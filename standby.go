@@ -19,23 +19,42 @@ type standbyPartition struct {
 	wg     sync.WaitGroup
 }
 
-// stop stops the goroutines and closes the storages.
-func (sb *standbyPartition) stop() error {
-	sb.cancel()
-	sb.wg.Wait()
-	return sb.closeTables()
-}
-
 // stopStandbys stops sbs, all cancelled first so that they stop in
-// parallel. Callers must not hold p.mu: the tables' goroutines run the
-// UpdateCallback.
-func stopStandbys(sbs []*standbyPartition) error {
+// parallel, and closes their storages, so that a partition processor can
+// open them. Their partition consumers may still be closing (waiting for a
+// fetch in flight): p.tablesClosing tracks them, and Run waits for it
+// before it closes the consumer. Callers must not hold p.mu: the tables'
+// goroutines run the UpdateCallback.
+func (p *Processor) stopStandbys(sbs []*standbyPartition) error {
 	for _, sb := range sbs {
 		sb.cancel()
 	}
 	var errs []error
 	for _, sb := range sbs {
-		errs = append(errs, sb.stop())
+		sb.wg.Wait()
+		for _, t := range sb.tables() {
+			errs = append(errs, t.CloseStorage())
+			tp, closed := topicPartition{t.Topic(), t.Partition()}, make(chan struct{})
+			p.closingMu.Lock()
+			if p.closingTables == nil {
+				p.closingTables = map[topicPartition]chan struct{}{}
+			}
+			prev := p.closingTables[tp]
+			p.closingTables[tp] = closed
+			p.closingMu.Unlock()
+			p.tablesClosing.Go(func() {
+				if prev != nil {
+					<-prev // an earlier standby of the partition
+				}
+				t.WaitClosed()
+				p.closingMu.Lock()
+				if p.closingTables[tp] == closed {
+					delete(p.closingTables, tp)
+				}
+				p.closingMu.Unlock()
+				close(closed)
+			})
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -114,7 +133,7 @@ func (p *Processor) prepareStandby(ctx context.Context) error {
 	}
 	p.log.Printf("goka: processor %q: recovered all %d partitions ahead", p.graph.Group(), len(sbs))
 	if p.standbyMode() == standbyRecoverOnce {
-		return stopStandbys(p.takeAllStandby())
+		return p.stopStandbys(p.takeAllStandby())
 	}
 	return nil
 }
@@ -182,5 +201,5 @@ func (p *Processor) takeAllStandby() []*standbyPartition {
 func (p *Processor) stopStandby() error {
 	p.changeMu.Lock()
 	defer p.changeMu.Unlock()
-	return stopStandbys(p.takeAllStandby())
+	return p.stopStandbys(p.takeAllStandby())
 }

@@ -89,6 +89,14 @@ func (t *Table) Run(ctx context.Context, follow bool) error {
 		}
 	}
 
+	if t.beforeConsume != nil {
+		if err := t.beforeConsume(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("%s/%d: before consuming: %w", t.topic, t.partition, err)
+		}
+	}
 	pc, err := t.consumePartition(consumer, start)
 	if err != nil {
 		return err

@@ -85,6 +85,13 @@ type Config struct {
 	// with the records that Run applied and the time it took, also when
 	// there was nothing to replay. Default: nil.
 	OnRecovered func(records int64, d time.Duration)
+	// BeforeConsume, if set, is called by Run right before it starts
+	// consuming the partition (not when it is recovered and not
+	// followed): it waits until an earlier consumer of the partition on
+	// the same sarama.Consumer, e.g. a stopped standby's still closing
+	// (CloseStorage), is closed, since sarama refuses a second one. An
+	// error ends Run. Default: nil.
+	BeforeConsume func(ctx context.Context) error
 }
 
 func (c *Config) applyDefaults() {
@@ -123,8 +130,9 @@ type Table struct {
 	stopOnErr bool
 	cfgErr    error // from Config.validate, returned by Open
 
-	onFlush     func(time.Duration, error)
-	onRecovered func(int64, time.Duration)
+	onFlush       func(time.Duration, error)
+	onRecovered   func(int64, time.Duration)
+	beforeConsume func(context.Context) error
 
 	// depMu guards consumer and offsets, which Rebind replaces between
 	// runs.
@@ -166,8 +174,9 @@ func New(cfg Config) *Table {
 		offsets:   cfg.Offsets,
 		recovered: make(chan struct{}),
 
-		onFlush:     cfg.OnFlush,
-		onRecovered: cfg.OnRecovered,
+		onFlush:       cfg.OnFlush,
+		onRecovered:   cfg.OnRecovered,
+		beforeConsume: cfg.BeforeConsume,
 	}
 	t.stats.mode = cfg.Mode
 	t.cfgErr = cfg.validate()
@@ -231,6 +240,17 @@ func (t *Table) build() (storage.Storage, error) {
 // closes the storage. Safe to call more than once; Run must have returned.
 func (t *Table) Close() error {
 	t.closing.Wait()
+	return t.CloseStorage()
+}
+
+// CloseStorage closes the storage without waiting for the partition
+// consumers Run closes in the background: a followed table's waits for its
+// fetch in flight, which an idle partition's broker holds for up to
+// Consumer.MaxWaitTime (sarama: 500 ms), and the storage can go to the
+// partition's processor meanwhile. WaitClosed must still be called before
+// their sarama.Consumer is closed. Safe to call more than once; Run must
+// have returned.
+func (t *Table) CloseStorage() error {
 	t.stMu.Lock()
 	defer t.stMu.Unlock()
 	t.stats.setStatus(StatusStopped)

@@ -509,3 +509,83 @@ func BenchmarkRecovery(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// countingConsumer counts ConsumePartition calls.
+type countingConsumer struct {
+	*fakeConsumer
+	calls atomic.Int32
+}
+
+func (c *countingConsumer) ConsumePartition(topic string, partition int32, start int64) (sarama.PartitionConsumer, error) {
+	c.calls.Add(1)
+	return c.fakeConsumer.ConsumePartition(topic, partition, start)
+}
+
+// TestRunBeforeConsume checks that Run calls BeforeConsume right before it
+// consumes the partition, and only then: not for a recovered partition it
+// does not follow; its error ends Run before anything is consumed, unless
+// Run's ctx ended.
+func TestRunBeforeConsume(t *testing.T) {
+	refused := errors.New("earlier consumer still open")
+	for _, tt := range []struct {
+		name      string
+		local     int64 // stored offset, -1: none
+		follow    bool
+		err       error
+		cancelled bool
+		wantCalls int32
+		wantErr   error
+	}{
+		{name: "recovered, not followed", local: 99, wantCalls: 0},
+		{name: "recovered, followed", local: 99, follow: true, err: refused, wantCalls: 1, wantErr: refused},
+		{name: "to recover", local: -1, wantCalls: 1},
+		{name: "refused", local: -1, err: refused, wantCalls: 1, wantErr: refused},
+		{name: "refused after the stop", local: -1, err: context.Canceled, cancelled: true, wantCalls: 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := storage.NewMemory()
+			if tt.local >= 0 {
+				if err := st.SetOffset(tt.local); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := &countingConsumer{fakeConsumer: &fakeConsumer{end: 100}}
+			var calls atomic.Int32
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tb := New(Config{
+				Topic:    "t",
+				Builder:  func(string, int32) (storage.Storage, error) { return st, nil },
+				Consumer: c,
+				Offsets:  &fakeOffsets{hwm: 100},
+				Apply: func(msg *sarama.ConsumerMessage, st storage.Storage) error {
+					return st.Set(string(msg.Key), msg.Value)
+				},
+				BeforeConsume: func(context.Context) error {
+					calls.Add(1)
+					if c.calls.Load() != 0 {
+						t.Error("BeforeConsume called after the partition was consumed")
+					}
+					if tt.cancelled {
+						cancel()
+					}
+					return tt.err
+				},
+			})
+			if err := tb.Open(); err != nil {
+				t.Fatal(err)
+			}
+			defer tb.Close()
+			err := tb.Run(ctx, tt.follow)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("Run = %v, want %v", err, tt.wantErr)
+			}
+			if got := calls.Load(); got != tt.wantCalls {
+				t.Fatalf("BeforeConsume called %d times, want %d", got, tt.wantCalls)
+			}
+			if tt.err != nil && c.calls.Load() != 0 {
+				t.Fatal("consumed the partition although BeforeConsume failed")
+			}
+		})
+	}
+}
