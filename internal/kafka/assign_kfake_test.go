@@ -47,6 +47,24 @@ func (l *claimLog) snapshot() (started map[int32]int, running []int32) {
 	return started, running
 }
 
+// kfakeGroupConfig is the config of a cooperative consumer group member
+// named name on the embedded broker, with state as its member state.
+func kfakeGroupConfig(t *testing.T, name string, state func() MemberState) *sarama.Config {
+	t.Helper()
+	s, err := NewCooperativeStrategy(CooperativeConfig{State: state})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V3_2_0_0
+	cfg.ClientID = name
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	cfg.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{s}
+	cfg.Consumer.Group.Heartbeat.Interval = 100 * time.Millisecond
+	cfg.Producer.Return.Successes = true
+	return cfg
+}
+
 // TestCooperativeStrategyWithSarama runs the strategy in sarama's
 // cooperative protocol on the embedded broker: when a second member joins,
 // the first keeps the partitions it does not give up running (their
@@ -69,17 +87,7 @@ func TestCooperativeStrategyWithSarama(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	member := func(name string) (*claimLog, sarama.ConsumerGroup) {
-		s, err := NewCooperativeStrategy(CooperativeConfig{State: caughtUp})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := sarama.NewConfig()
-		cfg.Version = sarama.V3_2_0_0
-		cfg.ClientID = name
-		cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
-		cfg.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{s}
-		cfg.Consumer.Group.Heartbeat.Interval = 100 * time.Millisecond
-		cg, err := sarama.NewConsumerGroup(c.ListenAddrs(), "g", cfg)
+		cg, err := sarama.NewConsumerGroup(c.ListenAddrs(), "g", kfakeGroupConfig(t, name, caughtUp))
 		if err != nil {
 			t.Fatal(err)
 		}

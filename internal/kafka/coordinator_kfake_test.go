@@ -55,20 +55,7 @@ func TestConsumerGroupFetchesThroughJoin(t *testing.T) {
 	}
 	defer c.Close()
 	newConfig := func(name string) *sarama.Config {
-		s, err := NewCooperativeStrategy(CooperativeConfig{State: func() MemberState {
-			return MemberState{Cooperative: true, Generation: -1}
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg := sarama.NewConfig()
-		cfg.Version = sarama.V3_2_0_0
-		cfg.ClientID = name
-		cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
-		cfg.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{s}
-		cfg.Consumer.Group.Heartbeat.Interval = 100 * time.Millisecond
-		cfg.Producer.Return.Successes = true
-		return cfg
+		return kfakeGroupConfig(t, name, func() MemberState { return MemberState{Cooperative: true, Generation: -1} })
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
