@@ -183,6 +183,7 @@ func (s *Server) renderProcessor(w http.ResponseWriter, r *http.Request) {
 	tables, inputs, outputs := processorRows(stats, string(goka.GroupTable(group)))
 	params["tables"], params["inputs"], params["outputs"] = tables, inputs, outputs
 	params["lookups"] = lookupRows(stats)
+	params["assignment"] = stats.Assignment
 	page.Render(w, s.log, http.StatusOK, params, menuTemplate, liveTemplate, "web/templates/monitor/details_processor.go.html")
 }
 

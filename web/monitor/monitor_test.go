@@ -107,6 +107,10 @@ func TestPages(t *testing.T) {
 	// and nothing left to recover.
 	assert.Contains(t, body, "<tr><td>0</td><td>counter-table</td><td>active</td><td>running</td><td>none</td><td>0</td><td>0</td>")
 	assert.Contains(t, body, "<tr><td>0</td><td>users-table</td><td>running</td><td>none</td><td>0</td><td>0</td>")
+	// The tester's single member got partition 0 under the eager protocol.
+	assert.Contains(t, body, "<tr><th>Protocol</th><td>eager</td></tr>")
+	assert.Contains(t, body, "<tr><th>Active</th><td>[0]</td></tr>")
+	assert.NotContains(t, body, "<tr><th>Warm-up</th>", "cooperative rows under the eager protocol")
 	assert.Contains(t, body, `<section id="live" data-source="/monitor/data/processor/0" data-kind="processor"`)
 	assert.Contains(t, body, `<script src="/monitor/assets/monitor.js" defer></script>`)
 	assert.Contains(t, body, "<td>0</td><td>clicks</td><td>2</td>")
