@@ -702,13 +702,18 @@ func guaranteeNote(r result) string {
 
 func logResult(t *testing.T, name string, r result, recovery time.Duration, began time.Time) {
 	t.Helper()
-	name += guaranteeNote(r)
-	if cooperative {
-		name += " (cooperative, 1 standby)"
-	}
+	name += guaranteeNote(r) + cooperativeNote()
 	t.Logf("RESULT %s: messages in %d, processed %d, duplicates %d (%.2f%%), emit retries %d, recovery %v, run time %v",
 		name, r.in, r.out, r.dups, 100*float64(r.dups)/float64(max(r.in, 1)), r.emitRetries,
 		recovery.Round(100*time.Millisecond), time.Since(began).Round(100*time.Millisecond))
+}
+
+// cooperativeNote names the cooperative runs in RESULT lines.
+func cooperativeNote() string {
+	if cooperative {
+		return " (cooperative, 1 standby)"
+	}
+	return ""
 }
 
 // brokers returns the single broker's addresses, or skips.

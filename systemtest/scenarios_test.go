@@ -580,7 +580,7 @@ func TestI_RollingRestart(t *testing.T) {
 	checkViewDump(t, viewNode, l.snapshot(), true, time.Minute)
 	viewNode.checkAlive()
 	t.Logf("RESULT i rolling restart of 3 nodes, default config%s: messages in %d, processed %d, duplicates %d (%.2f%%), emit retries %d, %v, restarts took %v, run time %v",
-		guaranteeNote(r), r.in, r.out, r.dups, 100*float64(r.dups)/float64(max(r.in, 1)), r.emitRetries,
+		guaranteeNote(r)+cooperativeNote(), r.in, r.out, r.dups, 100*float64(r.dups)/float64(max(r.in, 1)), r.emitRetries,
 		longest, restarts.Round(100*time.Millisecond), time.Since(began).Round(100*time.Millisecond))
 }
 
