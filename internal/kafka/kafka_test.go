@@ -49,6 +49,8 @@ func TestTransientError(t *testing.T) {
 		{sarama.ErrOffsetNotAvailable, true},
 		{sarama.ErrBrokerNotAvailable, true},
 		{sarama.ErrReplicaNotAvailable, true},
+		{sarama.ErrNotConnected, true},
+		{sarama.ErrClosedClient, false},
 		{fmt.Errorf("offset of t/0: %w", sarama.ErrNotLeaderForPartition), true},
 		{errors.Join(errors.New("x"), sarama.ErrOutOfBrokers), true},
 		{fmt.Errorf("wrapped: %w", errors.New("boom")), false},

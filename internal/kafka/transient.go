@@ -7,12 +7,16 @@ import (
 )
 
 // transientErrors can go away by themselves: leadership moving or not yet
-// established, replicas catching up, brokers unreachable for a moment.
+// established, replicas catching up, brokers unreachable for a moment, a
+// connection a restarting broker closed (sarama's ErrNotConnected: the
+// client reopens it on the next request; seen in system test i, where it
+// stopped a processor setting up a partition during a rolling restart).
 var transientErrors = []error{
 	sarama.ErrNotLeaderForPartition, sarama.ErrLeaderNotAvailable, sarama.ErrUnknownTopicOrPartition,
 	sarama.ErrRequestTimedOut, sarama.ErrOutOfBrokers, sarama.ErrNotEnoughReplicas,
 	sarama.ErrKafkaStorageError, sarama.ErrFencedLeaderEpoch, sarama.ErrUnknownLeaderEpoch,
 	sarama.ErrOffsetNotAvailable, sarama.ErrBrokerNotAvailable, sarama.ErrReplicaNotAvailable,
+	sarama.ErrNotConnected,
 }
 
 // TransientError reports whether err (or an error it wraps) is one that a
