@@ -141,16 +141,7 @@ func settled(insts []*scaleInstance, parts int) bool {
 			f.Close()
 		}
 		for i, in := range insts {
-			var act, sb []int32
-			for part, st := range in.p.Stats().Group {
-				if st.Standby {
-					sb = append(sb, part)
-				} else {
-					act = append(act, part)
-				}
-			}
-			slices.Sort(act)
-			slices.Sort(sb)
+			act, sb := splitPartitions(in.p.Stats())
 			fmt.Printf("instance %d: recovered %v active %v standby %v state %v err %v\n", i, in.p.Recovered(), act, sb, in.p.StateReader().State(), in.p.Error())
 		}
 	}
@@ -664,6 +655,21 @@ func TestCooperativeStandbyFailover(t *testing.T) {
 	}
 }
 
+// splitPartitions returns the partitions s shows as active and as standby,
+// sorted.
+func splitPartitions(s *goka.ProcessorStats) (active, standby []int32) {
+	for part, st := range s.Group {
+		if st.Standby {
+			standby = append(standby, part)
+		} else {
+			active = append(active, part)
+		}
+	}
+	slices.Sort(active)
+	slices.Sort(standby)
+	return active, standby
+}
+
 // assignmentAgrees checks that the assignment in s, of a settled
 // cooperative member, names the partitions s.Group shows: the active ones
 // and those kept warm.
@@ -676,16 +682,7 @@ func assignmentAgrees(t *testing.T, s *goka.ProcessorStats) {
 	require.Positive(t, a.Generation)
 	require.False(t, a.Rebalancing, "settled member rebalancing")
 	require.Empty(t, a.Incoming, "settled member still expects partitions")
-	var active, warm []int32
-	for part, st := range s.Group {
-		if st.Standby {
-			warm = append(warm, part)
-		} else {
-			active = append(active, part)
-		}
-	}
-	slices.Sort(active)
-	slices.Sort(warm)
+	active, warm := splitPartitions(s)
 	require.Equal(t, active, a.Active, "active partitions")
 	require.Equal(t, warm, slices.Compact(slices.Sorted(slices.Values(slices.Concat(a.Standby, a.Warmup)))), "standby and warm-up partitions")
 }

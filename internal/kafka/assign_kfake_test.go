@@ -47,6 +47,18 @@ func (l *claimLog) snapshot() (started map[int32]int, running []int32) {
 	return started, running
 }
 
+// waitFor polls cond every 10 ms and fails t after 20 s without it.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // kfakeGroupConfig is the config of a cooperative consumer group member
 // named name on the embedded broker, with state as its member state.
 func kfakeGroupConfig(t *testing.T, name string, state func() MemberState) *sarama.Config {
@@ -102,20 +114,10 @@ func TestCooperativeStrategyWithSarama(t *testing.T) {
 		})
 		return l, cg
 	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 	a, cgA := member("a")
-	waitFor("a to run 4 partitions", func() bool { _, r := a.snapshot(); return len(r) == 4 })
+	waitFor(t, "a to run 4 partitions", func() bool { _, r := a.snapshot(); return len(r) == 4 })
 	b, cgB := member("b")
-	waitFor("2 and 2", func() bool {
+	waitFor(t, "2 and 2", func() bool {
 		_, ra := a.snapshot()
 		_, rb := b.snapshot()
 		return len(ra) == 2 && len(rb) == 2

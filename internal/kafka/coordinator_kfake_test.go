@@ -75,16 +75,6 @@ func TestConsumerGroupFetchesThroughJoin(t *testing.T) {
 			}
 		})
 	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
 
 	prod, err := sarama.NewSyncProducer(c.ListenAddrs(), newConfig("producer"))
 	if err != nil {
@@ -112,7 +102,7 @@ func TestConsumerGroupFetchesThroughJoin(t *testing.T) {
 	a := new(countingHandler)
 	consume(cgA, a)
 	produce(10)
-	waitFor("a to consume the first records", func() bool { _, n := a.state(); return n == 10 })
+	waitFor(t, "a to consume the first records", func() bool { _, n := a.state(); return n == 10 })
 	memberA, _ := a.state()
 
 	// Hold a's next JoinGroup until released.
@@ -145,6 +135,6 @@ func TestConsumerGroupFetchesThroughJoin(t *testing.T) {
 		t.Fatal("a did not rejoin")
 	}
 	produce(10)
-	waitFor("a to consume while its JoinGroup is held", func() bool { _, n := a.state(); return n == 20 })
+	waitFor(t, "a to consume while its JoinGroup is held", func() bool { _, n := a.state(); return n == 20 })
 	releaseOnce()
 }
