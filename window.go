@@ -135,7 +135,13 @@ type windowConfig struct {
 	final     *edge
 	updates   *edge
 	late      LateCallback
+	cache     int64
+	cacheSet  bool
 }
+
+// DefaultWindowCache is the default of WindowCache: the bytes of open
+// windows held in memory per partition.
+const DefaultWindowCache = 16 << 20
 
 // Tumbling windows of size: [k·size, (k+1)·size), aligned to the epoch
 // (Kafka Streams' TimeWindows.ofSizeWithNoGrace). Exactly one of Tumbling,
@@ -209,6 +215,29 @@ func EmitUpdates(topic Stream, codec Codec) WindowOption {
 // WindowStats either way. Default: none.
 func OnLate(cb LateCallback) WindowOption {
 	return func(c *windowConfig) { c.late = cb }
+}
+
+// WindowCache holds the aggregates of a partition's open tumbling and
+// hopping windows in memory, up to maxBytes per partition (keys, values
+// and about 64 bytes each), besides writing them to the time store as
+// always. A callback then reads its window without a store lookup, a new
+// window is known to be new without one, and the windows that a step of
+// stream time closes are found without scanning the store; with the
+// default retention they are purged at once. When the open windows
+// outgrow maxBytes the oldest are dropped from memory and read from the
+// store again, so the bound holds whatever the number of keys. 0 turns the
+// cache off; session windows never use it. Default: DefaultWindowCache
+// (16 MiB).
+func WindowCache(maxBytes int64) WindowOption {
+	return func(c *windowConfig) { c.cache, c.cacheSet = maxBytes, true }
+}
+
+// cacheBytes is the WindowCache bound with its default.
+func (c *windowConfig) cacheBytes() int64 {
+	if !c.cacheSet {
+		return DefaultWindowCache
+	}
+	return c.cache
 }
 
 // Windowed consumes topic (an input of the group, decoded with c) and
@@ -346,6 +375,9 @@ func (t *graphTime) validate() []error {
 			if err := w.spec().Validate(); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			}
+		}
+		if w.cfg.cache < 0 {
+			errs = append(errs, fmt.Errorf("%s: WindowCache %d bytes: must not be negative", name, w.cfg.cache))
 		}
 		if w.codec == nil || w.aggregate == nil {
 			errs = append(errs, fmt.Errorf("%s: codec is nil", name))

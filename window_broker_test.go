@@ -76,7 +76,7 @@ func readAll(t *testing.T, brokers []string, topic string) []*sarama.ConsumerMes
 // second instance in the middle: the final results equal the reference
 // model's, each emitted once, and every stream-time timer fires once.
 func TestWindowRestartAndRebalance(t *testing.T) {
-	for _, mode := range []string{"restart", "rebalance", "exactly-once restart with failed commits"} {
+	for _, mode := range []string{"restart", "restart with a tiny window cache", "rebalance", "exactly-once restart with failed commits"} {
 		t.Run(mode, func(t *testing.T) {
 			const parts = 4
 			const size, grace = 60_000, 10_000
@@ -139,12 +139,18 @@ func TestWindowRestartAndRebalance(t *testing.T) {
 					return resp, nil, true
 				})
 			}
+			winOpts := []goka.WindowOption{goka.Tumbling(size * time.Millisecond), goka.Grace(grace * time.Millisecond), goka.EmitFinal("win-out", new(codec.Int64))}
+			if strings.Contains(mode, "tiny") {
+				// Evicts all the time: windows are read and closed
+				// from the store as well as from the cache.
+				winOpts = append(winOpts, goka.WindowCache(300))
+			}
 			group := goka.Group("win-" + strings.ReplaceAll(mode, " ", "-"))
 			gg := goka.DefineGroup(group,
 				goka.Windowed("win-in", new(codec.String), new(codec.Int64), func(ctx goka.TimeContext, msg any) {
 					count(ctx, msg)
 					ctx.SetTimer(goka.StreamTime, ctx.Timestamp().Add(2*time.Minute), nil)
-				}, goka.Tumbling(size*time.Millisecond), goka.Grace(grace*time.Millisecond), goka.EmitFinal("win-out", new(codec.Int64))),
+				}, winOpts...),
 				goka.OnTimer(func(ctx goka.TimeContext, _ []byte) {
 					ctx.Emit("win-fired", ctx.Key(), strconv.FormatInt(ctx.Timestamp().UnixMilli(), 10))
 				}),
@@ -181,7 +187,7 @@ func TestWindowRestartAndRebalance(t *testing.T) {
 				produceAt(t, brokers, "win-in", parts, events[half:])
 				waitCommitted(len(events))
 				late = -1 // the aborted transactions' messages were seen twice
-			case mode == "restart":
+			case strings.HasPrefix(mode, "restart"):
 				late += pa.LateMessages()
 				require.NoError(t, ra.stop(t))
 				pb, rb := newProc(dirA)

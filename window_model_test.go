@@ -114,11 +114,13 @@ func randomEvents(r *rand.Rand, n int) []modelEvent {
 }
 
 // TestWindowReferenceModel runs random out-of-order streams through
-// tumbling, hopping and session windows, with and without a restart of the
-// processor in the middle, and compares the final results and the late
-// messages with windowModel.
+// tumbling, hopping and session windows, with the cache of open windows
+// on, off and evicting, and compares the final results and the late
+// messages with windowModel. Restarts and rebalances are in
+// TestWindowRestartAndRebalance on the embedded broker: the tester, like
+// Goka's, replays a group's input from the start to a new processor.
 func TestWindowReferenceModel(t *testing.T) {
-	const size, advance, gap, grace = 60_000, 20_000, 30_000, 10_000
+	const size, advance, gap = 60_000, 20_000, 30_000
 	kinds := []struct {
 		name string
 		opt  goka.WindowOption
@@ -128,48 +130,61 @@ func TestWindowReferenceModel(t *testing.T) {
 		{"hopping", goka.Hopping(size*time.Millisecond, advance*time.Millisecond), advance},
 		{"session", goka.Session(gap*time.Millisecond, func(a, b any) any { return a.(int64) + b.(int64) }), 0},
 	}
+	// The cache of open windows: the default, off, and so small that it
+	// evicts all the time (sessions never use it).
+	caches := []struct {
+		name string
+		opts []goka.WindowOption
+	}{
+		{"cache", nil},
+		{"no-cache", []goka.WindowOption{goka.WindowCache(0)}},
+		{"tiny-cache", []goka.WindowOption{goka.WindowCache(300)}},
+	}
 	for _, k := range kinds {
-		for _, restart := range []bool{false} {
+		for _, cache := range caches {
+			if k.name == "session" && cache.opts != nil {
+				continue
+			}
 			for seed := uint64(1); seed <= 4; seed++ {
-				t.Run(fmt.Sprintf("%s/restart=%v/seed=%d", k.name, restart, seed), func(t *testing.T) {
-					events := randomEvents(rand.New(rand.NewPCG(seed, 7)), 150)
-					want, wantLate := windowModel(k.name, size, k.adv, gap, grace, events)
-					gkt := tester.New(t)
-					gg := goka.DefineGroup(goka.Group("model-"+k.name),
-						goka.Windowed("in", new(codec.String), new(codec.Int64), count,
-							k.opt, goka.Grace(grace*time.Millisecond), goka.EmitFinal("out", new(codec.Int64))),
-					)
-					out := gkt.NewQueueTracker("out")
-					late := int64(0)
-					p, stop := startTester(t, gkt, gg)
-					for i, e := range events {
-						if restart && i == len(events)/2 {
-							late += p.LateMessages()
-							stop()
-							p, stop = startTester(t, gkt, gg)
-						}
-						gkt.Consume("in", e.key, "x", tester.WithTime(time.UnixMilli(e.ts)))
-					}
-					late += p.LateMessages()
-					stop()
-					got := map[string]int64{}
-					for {
-						h, key, v, ok := out.NextWithHeaders()
-						if !ok {
-							break
-						}
-						id := key + "@" + string(h[goka.HeaderWindowStart])
-						_, dup := got[id]
-						require.False(t, dup, "window %s emitted twice", id)
-						got[id] = v.(int64)
-					}
-					require.Equal(t, sorted(want), sorted(got))
-					require.EqualValues(t, wantLate, late)
-					require.NotEmpty(t, got)
+				t.Run(fmt.Sprintf("%s/%s/seed=%d", k.name, cache.name, seed), func(t *testing.T) {
+					testWindowModel(t, k.name, k.opt, k.adv, cache.opts, seed)
 				})
 			}
 		}
 	}
+}
+
+// testWindowModel runs one stream of TestWindowReferenceModel.
+func testWindowModel(t *testing.T, kind string, opt goka.WindowOption, adv int64, opts []goka.WindowOption, seed uint64) {
+	const size, gap, grace = 60_000, 30_000, 10_000
+	events := randomEvents(rand.New(rand.NewPCG(seed, 7)), 150)
+	want, wantLate := windowModel(kind, size, adv, gap, grace, events)
+	gkt := tester.New(t)
+	gg := goka.DefineGroup(goka.Group("model-"+kind),
+		goka.Windowed("in", new(codec.String), new(codec.Int64), count,
+			append([]goka.WindowOption{opt, goka.Grace(grace * time.Millisecond), goka.EmitFinal("out", new(codec.Int64))}, opts...)...),
+	)
+	out := gkt.NewQueueTracker("out")
+	p, stop := startTester(t, gkt, gg)
+	for _, e := range events {
+		gkt.Consume("in", e.key, "x", tester.WithTime(time.UnixMilli(e.ts)))
+	}
+	late := p.LateMessages()
+	stop()
+	got := map[string]int64{}
+	for {
+		h, key, v, ok := out.NextWithHeaders()
+		if !ok {
+			break
+		}
+		id := key + "@" + string(h[goka.HeaderWindowStart])
+		_, dup := got[id]
+		require.False(t, dup, "window %s emitted twice", id)
+		got[id] = v.(int64)
+	}
+	require.Equal(t, sorted(want), sorted(got))
+	require.EqualValues(t, wantLate, late)
+	require.NotEmpty(t, got)
 }
 
 func sorted(m map[string]int64) []string {

@@ -74,19 +74,27 @@ type timeState struct {
 	inflight atomic.Int64
 	// txnAcks are the acknowledged writes of the open transaction under
 	// exactly-once, applied to local storage once it committed (eos.go).
-	txnAcks     []timeAck
-	topic       string
-	partitionOf func([]byte) int32
-	clock       Clock
-	ctx         context.Context
+	txnAcks []timeAck
+	// txnPurged are the windows purged by the open transaction, deleted
+	// from local storage once it committed: if it aborts, the messages
+	// that closed them are processed again and must find them.
+	txnPurged []string
+	topic     string
+	salter    *window.Salter
+	clock     Clock
+	ctx       context.Context
 
 	stream    int64  // the stream time, noTime before any message
 	closed    int64  // windows with close+grace <= closed are closed and emitted
 	purged    int64  // the stream time of the last purge
 	purgeFrom []byte // where the next purge scan starts
-	cur       *cbContext
-	call      windowCall
-	buf       []window.W
+	scanned   int64  // the bound of the last purge scan, noTime before one
+	// open holds the open time windows (WindowCache); nil for sessions,
+	// with the cache off, and before start.
+	open *window.Open
+	cur  *cbContext
+	call windowCall
+	buf  []window.W
 
 	fireC      chan chan struct{}
 	stopped    chan struct{}
@@ -107,7 +115,7 @@ func newTimeState(pp *partitionProcessor) *timeState {
 	}
 	ts := &timeState{
 		pp: pp, gt: gt, table: pp.win, topic: string(WindowTable(pp.graph.Group())),
-		clock: pp.opts.clock, stream: noTime, closed: noTime,
+		clock: pp.opts.clock, stream: noTime, closed: noTime, scanned: noTime,
 		fireC: make(chan chan struct{}), stopped: make(chan struct{}),
 		wallAt: maxTime, nextStream: maxTime,
 		pending: window.NewPending[timeAck](),
@@ -121,19 +129,7 @@ func newTimeState(pp *partitionProcessor) *timeState {
 	// The partition of a changelog key, as the producer's hash
 	// partitioner computes it (kafka.PartitionOf), with one hasher reused
 	// by the partition goroutine.
-	h := pp.opts.hasher()
-	ts.partitionOf = func(k []byte) int32 {
-		if n <= 1 {
-			return 0
-		}
-		h.Reset()
-		_, _ = h.Write(k)
-		part := int32(h.Sum32()) % int32(n)
-		if part < 0 {
-			part = -part
-		}
-		return part
-	}
+	ts.salter = window.NewSalter(pp.opts.hasher(), n)
 	if len(gt.windows) > 0 {
 		ts.we = gt.windows[0]
 		ts.spec = ts.we.spec()
@@ -195,10 +191,14 @@ func windowApply(spec window.Spec) table.ApplyFunc {
 var indexValue = []byte{1}
 
 func setOrDelete(st storage.Storage, k, v []byte, del bool) error {
+	return setOrDeleteString(st, string(k), v, del)
+}
+
+func setOrDeleteString(st storage.Storage, k string, v []byte, del bool) error {
 	if del {
-		return st.Delete(string(k))
+		return st.Delete(k)
 	}
-	return st.Set(string(k), v)
+	return st.Set(k, v)
 }
 
 func encodeTime(t int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(t)) }
@@ -225,6 +225,9 @@ func (ts *timeState) start(ctx context.Context) error {
 			ts.closed = ts.stream
 		}
 		ts.nextStream = ts.firstTimer(StreamTime)
+		if err := ts.startOpen(); err != nil {
+			return err
+		}
 	}
 	now := ts.clock.Now().UnixMilli()
 	for i := range ts.punct {
@@ -237,6 +240,42 @@ func (ts *timeState) start(ctx context.Context) error {
 		}
 	}
 	ts.schedule()
+	return nil
+}
+
+// startOpen creates the cache of open windows once the store is
+// recovered. Windows up to the restored stream time may be in the store
+// only. The persisted stream time is a close boundary, less than an
+// advance below the stream time it was persisted at, so every window that
+// starts more than an advance after it is new.
+func (ts *timeState) startOpen() error {
+	if ts.we == nil || ts.spec.Kind == window.Session {
+		return nil
+	}
+	limit := ts.we.cfg.cacheBytes()
+	if limit == 0 {
+		return nil
+	}
+	from := int64(noTime)
+	if ts.stream != noTime {
+		from = ts.stream + ts.spec.Advance
+	} else {
+		// The stream time is persisted before the first window, so a
+		// store without one holds no window; if one does, trust none.
+		it, err := ts.table.Storage().IteratorWithRange([]byte{window.PrefixWindow}, []byte{window.PrefixWindow + 1})
+		if err != nil {
+			return fmt.Errorf("reading time store (partition=%d): %w", ts.pp.partition, err)
+		}
+		if it.Next() {
+			from = maxTime
+		}
+		err = it.Err()
+		it.Release()
+		if err != nil {
+			return fmt.Errorf("reading time store (partition=%d): %w", ts.pp.partition, err)
+		}
+	}
+	ts.open = window.NewOpen(from, limit)
 	return nil
 }
 
@@ -309,7 +348,7 @@ func (ts *timeState) write(c *cbContext, key, value []byte, del bool, local ...w
 	c.pending++
 	c.mu.Unlock()
 	c.pp.stats.countOutput(ts.topic, len(value))
-	salted := window.Salted(key, ts.pp.partition, ts.partitionOf)
+	salted := ts.salter.Salted(key, ts.pp.partition)
 	c.pp.producer.EmitWithHeaders(ts.topic, salted, value, nil).ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
 		if err != nil {
 			ts.inflight.Add(-1)
@@ -349,6 +388,17 @@ func (ts *timeState) applyCommitted() error {
 	}
 	clear(ts.txnAcks)
 	ts.txnAcks = ts.txnAcks[:0]
+	if len(ts.txnPurged) > 0 {
+		st := ts.table.Storage()
+		for _, k := range ts.txnPurged {
+			if err := st.Delete(k); err != nil {
+				errs = append(errs, fmt.Errorf("purging windows: %w", err))
+				break
+			}
+		}
+		clear(ts.txnPurged)
+		ts.txnPurged = ts.txnPurged[:0]
+	}
 	return errors.Join(errs...)
 }
 
@@ -360,6 +410,8 @@ func (ts *timeState) dropUncommitted() {
 	}
 	clear(ts.txnAcks)
 	ts.txnAcks = ts.txnAcks[:0]
+	clear(ts.txnPurged)
+	ts.txnPurged = ts.txnPurged[:0]
 }
 
 // applyAck writes one acknowledged time-store write to local storage.
@@ -367,12 +419,12 @@ func (ts *timeState) applyAck(a timeAck) error {
 	st := ts.table.Storage()
 	for _, e := range a.entries {
 		del := e.Del
-		if ts.we != nil && (e.Key[0] == window.PrefixWindow || e.Key[0] == window.PrefixIndex) {
-			if d, derr := window.Decode(e.Key); derr == nil && ts.spec.Expired(d.W, ts.stream) {
+		if ts.we != nil {
+			if w, ok := window.Bounds(e.Key); ok && ts.spec.Expired(w, ts.stream) {
 				del = true
 			}
 		}
-		if err := setOrDelete(st, e.Key, e.Value, del); err != nil {
+		if err := setOrDeleteString(st, e.Str, e.Value, del); err != nil {
 			return fmt.Errorf("writing time store to local storage: %w", err)
 		}
 		ts.pending.Forget(e)
@@ -444,12 +496,20 @@ func (ts *timeState) closeWindows(c *cbContext) {
 	}
 	prev := ts.closed
 	ts.closed = b
-	if final := ts.we.cfg.final; final != nil {
+	final := ts.we.cfg.final
+	// The windows the cache does not know of (all without one) are
+	// found in the store's index: those that start at or before
+	// open.From, that is, close at or before From+Size.
+	hi := b - ts.spec.Grace
+	if ts.open != nil {
+		hi = min(hi, ts.open.From()+ts.spec.Size)
+	}
+	if final != nil && (prev == noTime || hi > prev-ts.spec.Grace) {
 		from := []byte{window.PrefixIndex}
 		if prev != noTime {
 			_, from = window.IndexUpTo(prev - ts.spec.Grace)
 		}
-		_, limit := window.IndexUpTo(b - ts.spec.Grace)
+		_, limit := window.IndexUpTo(hi)
 		type closedWin struct {
 			key string
 			w   window.W
@@ -472,8 +532,45 @@ func (ts *timeState) closeWindows(c *cbContext) {
 			ts.emitWindow(c, final, cw.key, cw.w, data)
 		}
 	}
+	if ts.open != nil {
+		ts.closeOpen(c, final, b-ts.spec.Grace-ts.spec.Size)
+	}
 	ts.write(c, window.StreamTimeKey, encodeTime(b), false)
 	ts.purge(c)
+}
+
+// closeOpen closes the cached windows that start at or before upTo: it
+// emits them to final (if not nil) and, with the default retention (they
+// expire as they close), deletes them from local storage. A write of one
+// still unacknowledged is deleted again when applied (applyAck), since
+// its window expired.
+func (ts *timeState) closeOpen(c *cbContext, final *edge, upTo int64) {
+	purge := ts.spec.Retention == ts.spec.MinRetention()
+	ts.open.Close(upTo, func(start int64, keys []string, values map[string][]byte) {
+		w := window.W{Start: start, End: start + ts.spec.Size}
+		for _, k := range keys {
+			if data := values[k]; final != nil && data != nil {
+				ts.emitWindow(c, final, k, w, data)
+			}
+			if !purge {
+				continue
+			}
+			ts.purgeLocal(c, string(window.Key(k, w)))
+			ts.purgeLocal(c, string(window.IndexKey(ts.spec.CloseTime(w), k, w)))
+		}
+	})
+}
+
+// purgeLocal deletes key of a window past retention from local storage,
+// under exactly-once once the transaction committed (applyCommitted).
+func (ts *timeState) purgeLocal(c *cbContext, key string) {
+	if ts.pp.txn != nil {
+		ts.txnPurged = append(ts.txnPurged, key)
+		return
+	}
+	if err := ts.table.Storage().Delete(key); err != nil {
+		c.misuse("purging windows: %w", err)
+	}
 }
 
 // emitWindow emits the aggregate data of window w of key to out.
@@ -508,6 +605,12 @@ func (ts *timeState) purge(c *cbContext) {
 	} else {
 		bound = ts.stream - ts.spec.Retention + ts.spec.Size
 	}
+	if ts.open != nil && ts.spec.Retention == ts.spec.MinRetention() && ts.scanned > ts.open.From()+ts.spec.Size {
+		// closeOpen purges every window that starts after open.From, and
+		// the last scan covered those before it.
+		return
+	}
+	ts.scanned = bound
 	_, limit := window.IndexUpTo(bound - 1)
 	// Start where the last purge ended: below it are only the tombstones
 	// of purged entries, which LevelDB would iterate over each time.
@@ -539,12 +642,8 @@ func (ts *timeState) purge(c *cbContext) {
 		if _, ok := ts.pending.Get(wk); ok {
 			continue // applyAcked deletes it
 		}
-		if err := st.Delete(string(k)); err != nil {
-			c.misuse("purging windows: %w", err)
-		}
-		if err := st.Delete(string(wk)); err != nil {
-			c.misuse("purging windows: %w", err)
-		}
+		ts.purgeLocal(c, string(k))
+		ts.purgeLocal(c, string(wk))
 	}
 }
 
@@ -645,7 +744,10 @@ func (c *cbContext) windowValue() any {
 	ts, call := c.pp.time, c.win
 	data := call.value
 	if !call.hasValue {
-		data = ts.get(c, window.Key(c.key, call.w))
+		var known bool
+		if data, _, known = ts.getOpen(c.key, call.w); !known {
+			data = ts.get(c, window.Key(c.key, call.w))
+		}
 	}
 	if data == nil {
 		return nil
@@ -655,6 +757,15 @@ func (c *cbContext) windowValue() any {
 		c.misuse("decoding window aggregate of key %q: %w", c.key, err)
 	}
 	return v
+}
+
+// getOpen reads window w of key from the cache of open windows: known is
+// false without a cache or if the cache does not know w.
+func (ts *timeState) getOpen(key string, w window.W) (data []byte, ok, known bool) {
+	if ts.open == nil {
+		return nil, false, false
+	}
+	return ts.open.Get(key, w.Start)
 }
 
 // setWindowValue is Context.SetValue and Delete in a WindowCallback.
@@ -674,8 +785,15 @@ func (c *cbContext) setWindowValue(value any, del bool, options []ContextOption)
 		}
 	}
 	call.olds = nil
-	ts.write(c, window.Key(c.key, call.w), data, del,
-		window.Entry{Key: window.IndexKey(ts.spec.CloseTime(call.w), c.key, call.w), Value: indexValue, Del: del})
+	var local []window.Entry
+	if _, exists, known := ts.getOpen(c.key, call.w); del || !known || !exists {
+		// A window the cache holds has its index entry already.
+		local = append(local, window.Entry{Key: window.IndexKey(ts.spec.CloseTime(call.w), c.key, call.w), Value: indexValue, Del: del})
+	}
+	ts.write(c, window.Key(c.key, call.w), data, del, local...)
+	if ts.open != nil {
+		ts.open.Set(c.key, call.w.Start, data, del)
+	}
 	call.value, call.hasValue = data, true
 	if up := ts.we.cfg.updates; up != nil && !del {
 		ts.emitWindow(c, up, c.key, call.w, data)

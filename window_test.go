@@ -39,7 +39,7 @@ func TestWindowTumblingEmitFinal(t *testing.T) {
 	gkt := tester.New(t)
 	gg := goka.DefineGroup("wt",
 		goka.Windowed("clicks", new(codec.String), new(codec.Int64), count,
-			goka.Tumbling(time.Minute), goka.Grace(10*time.Second),
+			goka.Tumbling(time.Minute), goka.Grace(10*time.Second), goka.Retention(2*time.Minute),
 			goka.EmitFinal("out", new(codec.Int64))),
 	)
 	p := runTester(t, gkt, gg)
@@ -102,37 +102,57 @@ func TestWallClockTimer(t *testing.T) {
 }
 
 // TestWindowRetention runs a long stream with a short retention: the time
-// store then holds only the windows still within retention.
+// store then holds only the windows still within retention, with the
+// default retention (purged as they close) and a longer one (purged by
+// scans once per retention), with and without the cache of open windows.
 func TestWindowRetention(t *testing.T) {
-	gkt := tester.New(t)
-	const group = "retention"
-	gg := goka.DefineGroup(group,
-		goka.Windowed("in", new(codec.String), new(codec.Int64), count,
-			goka.Tumbling(time.Minute), goka.Grace(10*time.Second), goka.Retention(3*time.Minute)),
-	)
-	p := runTester(t, gkt, gg)
-	var last int64
-	for i := range 2000 { // 2000 minutes, 5 keys
-		last = int64(i) * 60_000
-		gkt.Consume("in", "k"+strconv.Itoa(i%5), "x", tester.WithTime(time.UnixMilli(last)))
+	for _, tc := range []struct {
+		name      string
+		retention time.Duration // 0: the default, size + grace
+		opts      []goka.WindowOption
+	}{
+		{"default", 0, nil},
+		{"default/no-cache", 0, []goka.WindowOption{goka.WindowCache(0)}},
+		{"3m", 3 * time.Minute, []goka.WindowOption{goka.Retention(3 * time.Minute)}},
+		{"3m/no-cache", 3 * time.Minute, []goka.WindowOption{goka.Retention(3 * time.Minute), goka.WindowCache(0)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gkt := tester.New(t)
+			const group = "retention"
+			opts := append([]goka.WindowOption{goka.Tumbling(time.Minute), goka.Grace(10 * time.Second)}, tc.opts...)
+			gg := goka.DefineGroup(group,
+				goka.Windowed("in", new(codec.String), new(codec.Int64), count, opts...),
+			)
+			p := runTester(t, gkt, gg)
+			var last int64
+			for i := range 2000 { // 2000 minutes, 5 keys
+				last = int64(i) * 60_000
+				gkt.Consume("in", "k"+strconv.Itoa(i%5), "x", tester.WithTime(time.UnixMilli(last)))
+			}
+			windows, index := 0, 0
+			for _, k := range gkt.GetTableKeys(goka.WindowTable(group)) {
+				switch k[0] {
+				case 'w':
+					windows++
+				case 'e':
+					index++
+				}
+			}
+			retention := tc.retention
+			if retention == 0 {
+				retention = 70 * time.Second
+			}
+			// Live: windows starting after last-2·retention (purges run
+			// once per retention), one key each minute, plus the
+			// current one.
+			require.LessOrEqual(t, windows, int(2*retention/time.Minute)+1)
+			require.Equal(t, windows, index)
+			require.Positive(t, windows)
+			ws, err := p.Windows("k0", time.UnixMilli(0), time.UnixMilli(last))
+			require.NoError(t, err)
+			require.LessOrEqual(t, len(ws), 2)
+		})
 	}
-	windows, index := 0, 0
-	for _, k := range gkt.GetTableKeys(goka.WindowTable(group)) {
-		switch k[0] {
-		case 'w':
-			windows++
-		case 'e':
-			index++
-		}
-	}
-	// Live: windows starting after last-2·retention (purges run once per
-	// retention): at most 6 minutes, one key each, plus the current one.
-	require.LessOrEqual(t, windows, 7)
-	require.Equal(t, windows, index)
-	require.Positive(t, windows)
-	ws, err := p.Windows("k0", time.UnixMilli(0), time.UnixMilli(last))
-	require.NoError(t, err)
-	require.LessOrEqual(t, len(ws), 2)
 }
 
 func TestWallClockPunctuation(t *testing.T) {

@@ -26,6 +26,7 @@ type Pending[A any] struct {
 type Entry struct {
 	Seq   uint64
 	Key   []byte
+	Str   string // Key as a string, set by Add (the storage takes strings)
 	Value []byte // nil for a delete
 	Del   bool
 }
@@ -38,8 +39,8 @@ func NewPending[A any]() *Pending[A] {
 // Add records a write of key and returns it.
 func (p *Pending[A]) Add(key, value []byte, del bool) Entry {
 	p.seq++
-	e := Entry{Seq: p.seq, Key: key, Value: value, Del: del}
-	p.latest[string(key)] = e
+	e := Entry{Seq: p.seq, Key: key, Str: string(key), Value: value, Del: del}
+	p.latest[e.Str] = e
 	return e
 }
 
@@ -52,8 +53,8 @@ func (p *Pending[A]) Get(key []byte) (Entry, bool) {
 // Forget drops e once it is in local storage, unless a newer write of its
 // key is pending.
 func (p *Pending[A]) Forget(e Entry) {
-	if cur, ok := p.latest[string(e.Key)]; ok && cur.Seq == e.Seq {
-		delete(p.latest, string(e.Key))
+	if cur, ok := p.latest[e.Str]; ok && cur.Seq == e.Seq {
+		delete(p.latest, e.Str)
 	}
 }
 

@@ -276,6 +276,31 @@ func Decode(b []byte) (Decoded, error) {
 	return d, nil
 }
 
+// Bounds returns the window of a window key or index entry key without
+// decoding the rest; ok is false for other keys and malformed ones.
+func Bounds(b []byte) (w W, ok bool) {
+	at := 1
+	switch {
+	case len(b) == 0:
+		return W{}, false
+	case b[0] == PrefixWindow:
+	case b[0] == PrefixIndex:
+		at = 9
+	default:
+		return W{}, false
+	}
+	if len(b) < at+4 {
+		return W{}, false
+	}
+	n := int(binary.BigEndian.Uint32(b[at:]))
+	at += 4
+	if n < 0 || len(b)-at-16 < n {
+		return W{}, false
+	}
+	at += n
+	return W{Start: getTime(b[at:]), End: getTime(b[at+8:])}, true
+}
+
 // Salted returns the changelog key of store key k: k plus two salt bytes,
 // the first salt for which partitionOf gives part. It returns k with salt
 // 0 if none fits (a partitioner that ignores the key). partitionOf must

@@ -42,8 +42,8 @@ func TestKeyOrder(t *testing.T) {
 	}
 }
 
-// FuzzDecode: Decode never panics, and what it decodes re-encodes to the
-// same store key.
+// FuzzDecode: Decode never panics, what it decodes re-encodes to the same
+// store key, and Bounds agrees with it.
 func FuzzDecode(f *testing.F) {
 	f.Add(Key("user", W{1, 2}))
 	f.Add(IndexKey(7, "k", W{-1, 7}))
@@ -52,6 +52,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{PrefixWindow, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := Decode(b)
+		w, ok := Bounds(b)
+		if want := err == nil && (d.Prefix == PrefixWindow || d.Prefix == PrefixIndex); ok != want || (ok && w != d.W) {
+			t.Fatalf("Bounds(%x) = %v, %v; Decode: %+v, %v", b, w, ok, d, err)
+		}
 		if err != nil {
 			return
 		}
