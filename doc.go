@@ -180,6 +180,13 @@
 //     key's windows are one range scan: TimeContext.Windows and
 //     Processor.Windows query them. [Retention] (Materialized.withRetention,
 //     at least size + grace) purges older windows from local storage.
+//   - [WindowCache] (on by default, 16 MiB per partition) also holds the
+//     open tumbling and hopping windows in memory, as Kafka Streams'
+//     record cache fronts its window stores: a callback reads its window
+//     without a store lookup, and with the default retention a window is
+//     purged from local storage as it closes, without scanning the store.
+//     Unlike Kafka Streams' cache it does not hold writes back: every
+//     SetValue is still written to the changelog and to local storage.
 //   - [Punctuate] calls a [PunctuateCallback] per partition on
 //     [StreamTime] or [WallClock] (Kafka Streams' ProcessorContext.schedule
 //     and Punctuator.punctuate,
