@@ -1,6 +1,7 @@
 package goka
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -40,10 +41,12 @@ const (
 )
 
 // timeAck is an acknowledged time-store write: the store entries it
-// carries (the produced one and its local index entries).
+// carries, the produced one and its local index entries (most writes
+// have none, so the first is not in a slice of its own).
 type timeAck struct {
 	c         *cbContext
-	entries   []window.Entry
+	entry     window.Entry
+	local     []window.Entry
 	partition int32
 	offset    int64
 }
@@ -90,11 +93,15 @@ type timeState struct {
 	purgeFrom []byte // where the next purge scan starts
 	scanned   int64  // the bound of the last purge scan, noTime before one
 	// open holds the open time windows (WindowCache); nil for sessions,
-	// with the cache off, and before start.
-	open *window.Open
-	cur  *cbContext
-	call windowCall
-	buf  []window.W
+	// with the cache off, and before start. indexless: the default
+	// retention, where the windows open holds have no index entry in
+	// local storage (startOpen).
+	open      *window.Open
+	indexless bool
+	evictErr  error // the first failed index write of evictOpen
+	cur       *cbContext
+	call      windowCall
+	buf       []window.W
 
 	fireC      chan chan struct{}
 	stopped    chan struct{}
@@ -244,10 +251,22 @@ func (ts *timeState) start(ctx context.Context) error {
 }
 
 // startOpen creates the cache of open windows once the store is
-// recovered. Windows up to the restored stream time may be in the store
-// only. The persisted stream time is a close boundary, less than an
-// advance below the stream time it was persisted at, so every window that
-// starts more than an advance after it is new.
+// recovered.
+//
+// With the default retention (a window expires as it closes) the cached
+// windows have no index entries in local storage: they are closed and
+// purged from the cache, and only the windows the cache evicts get an
+// entry (evictOpen). So the store is read in full here, after a clean
+// stop and after a crash alike: its index entries are deleted, its open
+// windows loaded into the cache (which evicts what does not fit) and its
+// closed ones, already emitted, purged. The store holds little then:
+// with that retention only the windows still open.
+//
+// With a longer retention, purges scan the index, so every window keeps
+// its entry and the cache holds only windows new since the start: the
+// persisted stream time is a close boundary less than an advance below
+// the stream time it was persisted at, so every window that starts more
+// than an advance after it is new.
 func (ts *timeState) startOpen() error {
 	if ts.we == nil || ts.spec.Kind == window.Session {
 		return nil
@@ -256,27 +275,103 @@ func (ts *timeState) startOpen() error {
 	if limit == 0 {
 		return nil
 	}
-	from := int64(noTime)
-	if ts.stream != noTime {
-		from = ts.stream + ts.spec.Advance
-	} else {
-		// The stream time is persisted before the first window, so a
-		// store without one holds no window; if one does, trust none.
-		it, err := ts.table.Storage().IteratorWithRange([]byte{window.PrefixWindow}, []byte{window.PrefixWindow + 1})
-		if err != nil {
-			return fmt.Errorf("reading time store (partition=%d): %w", ts.pp.partition, err)
+	st := ts.table.Storage()
+	if ts.spec.Retention != ts.spec.MinRetention() {
+		from := int64(noTime)
+		if ts.stream != noTime {
+			from = ts.stream + ts.spec.Advance
+		} else {
+			// The stream time is persisted before the first window, so
+			// a store without it should hold none; if it does, the
+			// cache holds only windows after the last of them.
+			err := scanStore(st, window.PrefixWindow, func(k, _ []byte) error {
+				if w, ok := window.Bounds(k); ok {
+					from = max(from, w.Start)
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("reading time store (partition=%d): %w", ts.pp.partition, err)
+			}
 		}
-		if it.Next() {
-			from = maxTime
-		}
-		err = it.Err()
-		it.Release()
+		ts.open = window.NewOpen(from, limit, nil)
+		return nil
+	}
+	ts.indexless = true
+	ts.open = window.NewOpen(noTime, limit, ts.evictOpen)
+	var drop []string
+	err := scanStore(st, window.PrefixIndex, func(k, _ []byte) error {
+		drop = append(drop, string(k))
+		return nil
+	})
+	if err == nil {
+		err = scanStore(st, window.PrefixWindow, func(k, v []byte) error {
+			d, err := window.Decode(k)
+			if err != nil {
+				return err
+			}
+			if ts.stream != noTime && ts.spec.Closed(d.W, ts.stream) {
+				drop = append(drop, string(k))
+				return nil
+			}
+			ts.open.Set(d.Key, d.W.Start, v, false)
+			return nil
+		})
+	}
+	for _, k := range drop {
 		if err != nil {
-			return fmt.Errorf("reading time store (partition=%d): %w", ts.pp.partition, err)
+			break
+		}
+		err = st.Delete(k)
+	}
+	if err == nil {
+		err = ts.evictErr
+	}
+	if err != nil {
+		return fmt.Errorf("loading open windows (partition=%d): %w", ts.pp.partition, err)
+	}
+	return nil
+}
+
+// scanStore calls fn with a copy of every entry of st under prefix.
+func scanStore(st storage.Storage, prefix byte, fn func(k, v []byte) error) error {
+	it, err := st.IteratorWithRange([]byte{prefix}, []byte{prefix + 1})
+	if err != nil {
+		return err
+	}
+	defer it.Release()
+	for it.Next() {
+		v, err := it.Value()
+		if err != nil {
+			return err
+		}
+		if err := fn(bytes.Clone(it.Key()), bytes.Clone(v)); err != nil {
+			return err
 		}
 	}
-	ts.open = window.NewOpen(from, limit)
-	return nil
+	return it.Err()
+}
+
+// evictOpen gives the windows the cache evicts their index entries, so
+// that closing and purging find them in the store (without a cache
+// index, startOpen). Eviction runs within a callback or startOpen, so a
+// failed write is kept for startOpen and otherwise stops the processor
+// like any storage failure in a callback.
+func (ts *timeState) evictOpen(start int64, keys map[string][]byte) {
+	if !ts.indexless {
+		return
+	}
+	w := window.W{Start: start, End: start + ts.spec.Size}
+	st := ts.table.Storage()
+	for k := range keys {
+		if err := st.Set(string(window.IndexKey(ts.spec.CloseTime(w), k, w)), indexValue); err != nil {
+			if ts.cur != nil {
+				ts.cur.misuse("writing the index of evicted windows: %w", err)
+			}
+			ts.evictErr = err
+			return
+		}
+	}
 }
 
 func floorMultiple(t, iv int64) int64 {
@@ -335,10 +430,13 @@ func (ts *timeState) wake() {
 // goroutine (applyAcked) together with the local entries, and c completes
 // only then.
 func (ts *timeState) write(c *cbContext, key, value []byte, del bool, local ...window.Entry) {
-	entries := make([]window.Entry, 0, 1+len(local))
-	entries = append(entries, ts.pending.Add(key, value, del))
-	for _, l := range local {
-		entries = append(entries, ts.pending.Add(l.Key, l.Value, l.Del))
+	entry := ts.pending.Add(key, value, del)
+	var locals []window.Entry
+	if len(local) > 0 {
+		locals = make([]window.Entry, 0, len(local))
+		for _, l := range local {
+			locals = append(locals, ts.pending.Add(l.Key, l.Value, l.Del))
+		}
 	}
 	if del {
 		value = nil
@@ -355,7 +453,7 @@ func (ts *timeState) write(c *cbContext, key, value []byte, del bool, local ...w
 			c.finishOne(fmt.Errorf("producing to time store %q: %w", ts.topic, err), true)
 			return
 		}
-		ts.pending.Queue(timeAck{c: c, entries: entries, partition: msg.Partition, offset: msg.Offset})
+		ts.pending.Queue(timeAck{c: c, entry: entry, local: locals, partition: msg.Partition, offset: msg.Offset})
 	})
 }
 
@@ -417,21 +515,32 @@ func (ts *timeState) dropUncommitted() {
 // applyAck writes one acknowledged time-store write to local storage.
 func (ts *timeState) applyAck(a timeAck) error {
 	st := ts.table.Storage()
-	for _, e := range a.entries {
-		del := e.Del
-		if ts.we != nil {
-			if w, ok := window.Bounds(e.Key); ok && ts.spec.Expired(w, ts.stream) {
-				del = true
-			}
+	if err := ts.applyEntry(st, a.entry); err != nil {
+		return err
+	}
+	for _, e := range a.local {
+		if err := ts.applyEntry(st, e); err != nil {
+			return err
 		}
-		if err := setOrDeleteString(st, e.Str, e.Value, del); err != nil {
-			return fmt.Errorf("writing time store to local storage: %w", err)
-		}
-		ts.pending.Forget(e)
 	}
 	if a.partition == ts.pp.partition {
 		ts.table.StoreOffset(a.offset)
 	}
+	return nil
+}
+
+// applyEntry writes one entry of an acknowledged write to st.
+func (ts *timeState) applyEntry(st storage.Storage, e window.Entry) error {
+	del := e.Del
+	if ts.we != nil {
+		if w, ok := window.Bounds(e.Key); ok && ts.spec.Expired(w, ts.stream) {
+			del = true
+		}
+	}
+	if err := setOrDeleteString(st, e.Str, e.Value, del); err != nil {
+		return fmt.Errorf("writing time store to local storage: %w", err)
+	}
+	ts.pending.Forget(e)
 	return nil
 }
 
@@ -541,22 +650,19 @@ func (ts *timeState) closeWindows(c *cbContext) {
 
 // closeOpen closes the cached windows that start at or before upTo: it
 // emits them to final (if not nil) and, with the default retention (they
-// expire as they close), deletes them from local storage. A write of one
-// still unacknowledged is deleted again when applied (applyAck), since
-// its window expired.
+// expire as they close; they have no index entry), deletes them from
+// local storage. A write of one still unacknowledged is deleted again when
+// applied (applyAck), since its window expired.
 func (ts *timeState) closeOpen(c *cbContext, final *edge, upTo int64) {
-	purge := ts.spec.Retention == ts.spec.MinRetention()
 	ts.open.Close(upTo, func(start int64, keys []string, values map[string][]byte) {
 		w := window.W{Start: start, End: start + ts.spec.Size}
 		for _, k := range keys {
 			if data := values[k]; final != nil && data != nil {
 				ts.emitWindow(c, final, k, w, data)
 			}
-			if !purge {
-				continue
+			if ts.indexless {
+				ts.purgeLocal(c, string(window.Key(k, w)))
 			}
-			ts.purgeLocal(c, string(window.Key(k, w)))
-			ts.purgeLocal(c, string(window.IndexKey(ts.spec.CloseTime(w), k, w)))
 		}
 	})
 }
@@ -605,7 +711,7 @@ func (ts *timeState) purge(c *cbContext) {
 	} else {
 		bound = ts.stream - ts.spec.Retention + ts.spec.Size
 	}
-	if ts.open != nil && ts.spec.Retention == ts.spec.MinRetention() && ts.scanned > ts.open.From()+ts.spec.Size {
+	if ts.indexless && ts.scanned > ts.open.From()+ts.spec.Size {
 		// closeOpen purges every window that starts after open.From, and
 		// the last scan covered those before it.
 		return
@@ -786,8 +892,9 @@ func (c *cbContext) setWindowValue(value any, del bool, options []ContextOption)
 	}
 	call.olds = nil
 	var local []window.Entry
-	if _, exists, known := ts.getOpen(c.key, call.w); del || !known || !exists {
-		// A window the cache holds has its index entry already.
+	if _, exists, known := ts.getOpen(c.key, call.w); !known || (!ts.indexless && (del || !exists)) {
+		// A window the cache holds has its index entry already, or
+		// needs none (indexless).
 		local = append(local, window.Entry{Key: window.IndexKey(ts.spec.CloseTime(call.w), c.key, call.w), Value: indexValue, Del: del})
 	}
 	ts.write(c, window.Key(c.key, call.w), data, del, local...)

@@ -26,6 +26,9 @@ type Open struct {
 	bytes  int64
 	starts map[int64]map[string][]byte
 	order  []int64 // the starts of starts, ascending
+	evict  func(start int64, values map[string][]byte)
+	// lastLen is the number of windows of the last start dropped.
+	lastLen int
 }
 
 // OpenEntryOverhead approximates the bytes of one held window besides its
@@ -33,9 +36,10 @@ type Open struct {
 const OpenEntryOverhead = 64
 
 // NewOpen returns an empty Open, authoritative for the windows that start
-// after from, holding at most limit bytes.
-func NewOpen(from, limit int64) *Open {
-	return &Open{from: from, limit: limit, starts: make(map[int64]map[string][]byte)}
+// after from, holding at most limit bytes. evict, if not nil, is called
+// with the windows of every start evicted, before From moves to it.
+func NewOpen(from, limit int64, evict func(start int64, values map[string][]byte)) *Open {
+	return &Open{from: from, limit: limit, starts: make(map[int64]map[string][]byte), evict: evict}
 }
 
 // From is the start at or before which windows may be in the store only.
@@ -73,7 +77,9 @@ func (o *Open) Set(key string, start int64, value []byte, del bool) {
 		return
 	}
 	if g == nil {
-		g = make(map[string][]byte)
+		// Sized like the last start's: a key's windows come and go
+		// together, so the next start usually holds as many.
+		g = make(map[string][]byte, o.lastLen)
 		o.starts[start] = g
 		i, _ := slices.BinarySearch(o.order, start)
 		o.order = slices.Insert(o.order, i, start)
@@ -88,11 +94,15 @@ func (o *Open) Set(key string, start int64, value []byte, del bool) {
 // evictOldest drops the windows of the oldest start and moves From to it.
 func (o *Open) evictOldest() {
 	start := o.order[0]
+	if o.evict != nil {
+		o.evict(start, o.starts[start])
+	}
 	o.drop(start)
 	o.from = max(o.from, start)
 }
 
 func (o *Open) drop(start int64) {
+	o.lastLen = len(o.starts[start])
 	for k, v := range o.starts[start] {
 		o.bytes -= int64(len(k) + len(v) + OpenEntryOverhead)
 	}

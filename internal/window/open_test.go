@@ -7,7 +7,7 @@ import (
 )
 
 func TestOpen(t *testing.T) {
-	o := NewOpen(0, 1<<20)
+	o := NewOpen(0, 1<<20, nil)
 	if _, _, known := o.Get("k", 0); known {
 		t.Fatal("a window at From is known")
 	}
@@ -54,7 +54,12 @@ func TestOpen(t *testing.T) {
 
 func TestOpenEvicts(t *testing.T) {
 	const entry = 2 + 1 + OpenEntryOverhead // key "kN", one-byte value
-	o := NewOpen(-1, 5*entry)
+	var evicted []string
+	o := NewOpen(-1, 5*entry, func(start int64, values map[string][]byte) {
+		for k := range values {
+			evicted = append(evicted, fmt.Sprintf("%s@%d", k, start))
+		}
+	})
 	for start := int64(0); start < 4; start++ {
 		o.Set("k1", start, []byte("v"), false)
 		o.Set("k2", start, []byte("v"), false)
@@ -65,6 +70,10 @@ func TestOpenEvicts(t *testing.T) {
 	}
 	if o.From() != 1 {
 		t.Fatalf("From = %d, want 1 (the newest evicted start)", o.From())
+	}
+	slices.Sort(evicted)
+	if want := []string{"k1@0", "k1@1", "k2@0", "k2@1"}; !slices.Equal(evicted, want) {
+		t.Fatalf("evicted %v, want %v", evicted, want)
 	}
 	for start := int64(0); start < 4; start++ {
 		_, ok, known := o.Get("k1", start)

@@ -19,6 +19,7 @@ type Pending[A any] struct {
 
 	mu     sync.Mutex
 	acked  []A
+	spare  []A // the slice Take returned before, reused by Queue
 	signal chan struct{}
 }
 
@@ -76,12 +77,14 @@ func (p *Pending[A]) Queue(a A) {
 // Signal has a value when acknowledgements may be queued.
 func (p *Pending[A]) Signal() <-chan struct{} { return p.signal }
 
-// Take returns the queued acknowledgements.
+// Take returns the queued acknowledgements. The slice is valid until the
+// next Take, which reuses it.
 func (p *Pending[A]) Take() []A {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := p.acked
-	p.acked = nil
+	clear(p.spare) // drop the references of the last batch
+	p.acked, p.spare = p.spare[:0], out
 	return out
 }
 
