@@ -55,8 +55,11 @@ type timeAck struct {
 type windowCall struct {
 	w        window.W
 	olds     []window.W // sessions merged into w, deleted on SetValue
-	value    []byte     // the aggregate when hasValue (merged sessions, after SetValue)
+	value    []byte     // the aggregate when hasValue (merged sessions, after Value or SetValue)
 	hasValue bool
+	// cached: the cache of open windows knows whether w exists (read by
+	// Value or SetValue); exists is what it knows.
+	cached, exists bool
 }
 
 type punctState struct {
@@ -850,10 +853,10 @@ func (c *cbContext) windowValue() any {
 	ts, call := c.pp.time, c.win
 	data := call.value
 	if !call.hasValue {
-		var known bool
-		if data, _, known = ts.getOpen(c.key, call.w); !known {
+		if data, call.exists, call.cached = ts.getOpen(c.key, call.w); !call.cached {
 			data = ts.get(c, window.Key(c.key, call.w))
 		}
+		call.value, call.hasValue = data, true
 	}
 	if data == nil {
 		return nil
@@ -892,7 +895,10 @@ func (c *cbContext) setWindowValue(value any, del bool, options []ContextOption)
 	}
 	call.olds = nil
 	var local []window.Entry
-	if _, exists, known := ts.getOpen(c.key, call.w); !known || (!ts.indexless && (del || !exists)) {
+	if !call.cached {
+		_, call.exists, call.cached = ts.getOpen(c.key, call.w)
+	}
+	if !call.cached || (!ts.indexless && (del || !call.exists)) {
 		// A window the cache holds has its index entry already, or
 		// needs none (indexless).
 		local = append(local, window.Entry{Key: window.IndexKey(ts.spec.CloseTime(call.w), c.key, call.w), Value: indexValue, Del: del})
@@ -900,6 +906,8 @@ func (c *cbContext) setWindowValue(value any, del bool, options []ContextOption)
 	ts.write(c, window.Key(c.key, call.w), data, del, local...)
 	if ts.open != nil {
 		ts.open.Set(c.key, call.w.Start, data, del)
+		call.exists = !del && call.w.Start > ts.open.From()
+		call.cached = call.w.Start > ts.open.From()
 	}
 	call.value, call.hasValue = data, true
 	if up := ts.we.cfg.updates; up != nil && !del {

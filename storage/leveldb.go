@@ -18,9 +18,8 @@ import (
 // entry. It makes the flush size a bound on memory even for tiny records.
 const pendingOverhead = 64
 
-// smallIndex is the size up to which the pending index map is cleared and
-// reused after a flush; a larger map is dropped so that clearing a map that
-// once grew large does not slow every later flush.
+// smallIndex is the least size up to which the pending index map is
+// cleared and reused after a flush (see reuseIndex).
 const smallIndex = 256
 
 // pendingWrite is a buffered Set or Delete.
@@ -403,7 +402,7 @@ func (s *levelDB) flushLocked() error {
 	s.offsetPending = false
 	clear(s.pending) // drop references to keys and the arena
 	s.pending = s.pending[:0]
-	if len(s.index) > smallIndex {
+	if len(s.index) > s.reuseIndex() {
 		s.index = make(map[string]int)
 	} else {
 		clear(s.index)
@@ -419,6 +418,16 @@ func (s *levelDB) flushLocked() error {
 	}
 	s.lastFlush = time.Now()
 	return nil
+}
+
+// reuseIndex is the size up to which the pending index map is cleared and
+// reused after a flush: as many keys as a flush-size batch can hold, so
+// that a busy storage does not grow a new map (rehashing it several
+// times) after every flush. A map that grew larger (a batch written
+// without a size bound) is dropped, so that its memory and the cost of
+// clearing it do not stay.
+func (s *levelDB) reuseIndex() int {
+	return max(smallIndex, s.cfg.flushSize/pendingOverhead)
 }
 
 // Iterator flushes pending writes and returns an iterator over all keys.
