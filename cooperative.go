@@ -41,6 +41,62 @@ type coop struct {
 	member      string
 	rebalancing bool
 	joinedAt    time.Time // this member's last JoinGroup, for RebalanceInfo.Duration
+	// commits are the transactional commits in flight with gen (see
+	// beginCommit); commitsIdle, if not nil, is closed when they end.
+	commits     int
+	commitsIdle chan struct{}
+}
+
+// commitGateTimeout bounds how long a JoinGroup waits for the commits in
+// flight (memberState). A commit is two requests to the transaction
+// coordinator; past the bound the member joins anyway and a late commit
+// fails with the old generation (its transaction aborts).
+const commitGateTimeout = 10 * time.Second
+
+// beginCommit returns the generation for a transactional commit that
+// starts now, and false while this member rebalances (the commit waits
+// for the new assignment). A commit begun must call endCommit.
+func (c *coop) beginCommit() (int32, string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rebalancing {
+		return 0, "", false
+	}
+	c.commits++
+	return c.gen, c.member, true
+}
+
+// endCommit ends a commit of beginCommit.
+func (c *coop) endCommit() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.commits--
+	if c.commits == 0 && c.commitsIdle != nil {
+		close(c.commitsIdle)
+		c.commitsIdle = nil
+	}
+}
+
+// waitCommits waits, at most d, for the commits begun before the member
+// started rebalancing: the coordinator would refuse them once the group
+// has moved to the next generation, which needs this member's JoinGroup.
+func (c *coop) waitCommits(d time.Duration) {
+	c.mu.Lock()
+	if c.commits == 0 {
+		c.mu.Unlock()
+		return
+	}
+	if c.commitsIdle == nil {
+		c.commitsIdle = make(chan struct{})
+	}
+	idle := c.commitsIdle
+	c.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	}
 }
 
 // wake makes the standby keeper compare the standby partitions with the
@@ -128,6 +184,9 @@ func (p *Processor) memberState() kafka.MemberState {
 	}
 	p.coop.rebalancing = true
 	p.coop.mu.Unlock()
+	// No commit begins from now on; those in flight finish with the
+	// current generation before this member joins.
+	p.coop.waitCommits(commitGateTimeout)
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	st := kafka.MemberState{

@@ -124,7 +124,8 @@
 //   - Under ExactlyOnce a partition commits nothing between its member's
 //     JoinGroup and the new assignment (the coordinator refuses the old
 //     generation meanwhile): its transaction stays open and commits right
-//     after, as Kafka Streams does.
+//     after, as Kafka Streams does. A commit already under way delays the
+//     member's JoinGroup until it is done (at most 10 s).
 //   - Every member of a group must run the cooperative protocol. To move a
 //     running group, restart its instances one by one with
 //     [WithCooperativeUpgrade], then once more with

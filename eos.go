@@ -226,20 +226,10 @@ func (pp *partitionProcessor) commitTxn(ctx context.Context, stopping bool) erro
 	if t == nil || !t.open {
 		return nil
 	}
-	meta := t.meta
-	if c := pp.proc.coop; c != nil && pp.opts.cooperative() {
-		// The generation changes while the session lasts. Between this
-		// member's JoinGroup and its new assignment the coordinator
-		// refuses the old generation: the transaction stays open and
-		// commits after the rebalance, as Kafka Streams does not commit
-		// while a rebalance is in progress.
-		gen, member, rebalancing := c.generation()
-		if rebalancing && !stopping {
-			return nil
+	if c := pp.proc.coop; c != nil && pp.opts.cooperative() && !stopping {
+		if _, _, rebalancing := c.generation(); rebalancing {
+			return nil // a rebalance is in progress: see beginCommit below
 		}
-		m := *meta
-		m.GenerationID, m.MemberID = gen, member
-		meta = &m
 	}
 	if stopping && pp.proc.outage.Down() {
 		// No broker answers: nothing can commit. The producer is closed
@@ -259,6 +249,29 @@ func (pp *partitionProcessor) commitTxn(ctx context.Context, stopping bool) erro
 	if perr := t.produceErr.Load(); perr != nil {
 		return pp.abortTxn(*perr)
 	}
+	meta := t.meta
+	release := func() {}
+	if c := pp.proc.coop; c != nil && pp.opts.cooperative() {
+		// The generation changes while the session lasts. Between this
+		// member's JoinGroup and its new assignment the coordinator
+		// refuses the old generation: the transaction stays open and
+		// commits after the rebalance, as Kafka Streams does not commit
+		// while a rebalance is in progress. A commit that began before
+		// the JoinGroup holds it back until it is done (memberState), so
+		// the generation cannot move under it.
+		gen, member, ok := c.beginCommit()
+		switch {
+		case ok:
+			release = c.endCommit
+		case !stopping:
+			return nil
+		default:
+			gen, member, _ = c.generation()
+		}
+		m := *meta
+		m.GenerationID, m.MemberID = gen, member
+		meta = &m
+	}
 	offsets := make(map[string][]*sarama.PartitionOffsetMetadata, len(pp.inputs))
 	for topic, in := range pp.inputs {
 		if in.txnNext > in.committedNext {
@@ -268,10 +281,13 @@ func (pp *partitionProcessor) commitTxn(ctx context.Context, stopping bool) erro
 	began := time.Now()
 	if len(offsets) > 0 {
 		if err := t.prod.producer.AddOffsetsToTxnWithGroupMetadata(offsets, meta); err != nil {
+			release()
 			return pp.abortTxn(fmt.Errorf("adding offsets: %w", err))
 		}
 	}
-	if err := t.prod.producer.CommitTxn(); err != nil {
+	err := t.prod.producer.CommitTxn()
+	release()
+	if err != nil {
 		return pp.abortTxn(fmt.Errorf("committing: %w", err))
 	}
 	now := time.Now()

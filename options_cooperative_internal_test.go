@@ -2,6 +2,7 @@ package goka
 
 import (
 	"math"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,4 +132,44 @@ func TestProbeDue(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCommitGate: a transactional commit begun before this member's
+// JoinGroup holds the JoinGroup back until it ended, and no commit begins
+// while the member rebalances (the coordinator would refuse the old
+// generation once the group moved on).
+func TestCommitGate(t *testing.T) {
+	c := newCoop()
+	c.gen, c.member = 7, "m"
+	c.waitCommits(time.Hour) // nothing in flight: returns at once
+
+	gen, member, ok := c.beginCommit()
+	if !ok || gen != 7 || member != "m" {
+		t.Fatalf("beginCommit = %d, %q, %v; want 7, m, true", gen, member, ok)
+	}
+	c.mu.Lock()
+	c.rebalancing = true // memberState, at the JoinGroup
+	c.mu.Unlock()
+	if _, _, ok := c.beginCommit(); ok {
+		t.Fatal("a commit began while rebalancing")
+	}
+	var ended atomic.Bool
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		ended.Store(true)
+		c.endCommit()
+	}()
+	c.waitCommits(time.Hour)
+	if !ended.Load() {
+		t.Fatal("waitCommits returned before the commit in flight ended")
+	}
+
+	// A commit that never ends holds the JoinGroup only for the bound.
+	c.mu.Lock()
+	c.rebalancing = false
+	c.mu.Unlock()
+	if _, _, ok := c.beginCommit(); !ok {
+		t.Fatal("beginCommit after the rebalance")
+	}
+	c.waitCommits(time.Millisecond)
 }
