@@ -12,6 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/e3793d55/goka/internal/commit"
 	"github.com/e3793d55/goka/internal/kafka"
 )
 
@@ -42,9 +43,9 @@ type coop struct {
 	rebalancing bool
 	joinedAt    time.Time // this member's last JoinGroup, for RebalanceInfo.Duration
 	// commits are the transactional commits in flight with gen (see
-	// beginCommit); commitsIdle, if not nil, is closed when they end.
-	commits     int
-	commitsIdle chan struct{}
+	// beginCommit); counted with c.mu held, so that none begins unseen
+	// once rebalancing is set.
+	commits commit.Counter
 }
 
 // commitGateTimeout bounds how long a JoinGroup waits for the commits in
@@ -62,35 +63,23 @@ func (c *coop) beginCommit() (int32, string, bool) {
 	if c.rebalancing {
 		return 0, "", false
 	}
-	c.commits++
+	c.commits.Add()
 	return c.gen, c.member, true
 }
 
 // endCommit ends a commit of beginCommit.
-func (c *coop) endCommit() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.commits--
-	if c.commits == 0 && c.commitsIdle != nil {
-		close(c.commitsIdle)
-		c.commitsIdle = nil
-	}
-}
+func (c *coop) endCommit() { c.commits.Done() }
 
 // waitCommits waits, at most d, for the commits begun before the member
 // started rebalancing: the coordinator would refuse them once the group
 // has moved to the next generation, which needs this member's JoinGroup.
 func (c *coop) waitCommits(d time.Duration) {
-	c.mu.Lock()
-	if c.commits == 0 {
-		c.mu.Unlock()
+	idle := c.commits.Idle()
+	select {
+	case <-idle:
 		return
+	default:
 	}
-	if c.commitsIdle == nil {
-		c.commitsIdle = make(chan struct{})
-	}
-	idle := c.commitsIdle
-	c.mu.Unlock()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
