@@ -338,7 +338,12 @@ func (ts *timeState) startOpen() error {
 
 // scanStore calls fn with a copy of every entry of st under prefix.
 func scanStore(st storage.Storage, prefix byte, fn func(k, v []byte) error) error {
-	it, err := st.IteratorWithRange([]byte{prefix}, []byte{prefix + 1})
+	return scanRange(st, []byte{prefix}, []byte{prefix + 1}, fn)
+}
+
+// scanRange calls fn with a copy of every entry of st in [start, limit).
+func scanRange(st storage.Storage, start, limit []byte, fn func(k, v []byte) error) error {
+	it, err := st.IteratorWithRange(start, limit)
 	if err != nil {
 		return err
 	}
@@ -728,17 +733,11 @@ func (ts *timeState) purge(c *cbContext) {
 		from = []byte{window.PrefixIndex}
 	}
 	ts.purgeFrom = limit
-	st := ts.table.Storage()
-	it, err := st.IteratorWithRange(from, limit)
-	if err != nil {
-		c.misuse("purging windows: %w", err)
-	}
 	var keys [][]byte
-	for it.Next() {
-		keys = append(keys, append([]byte(nil), it.Key()...))
-	}
-	err = it.Err()
-	it.Release()
+	err := scanRange(ts.table.Storage(), from, limit, func(k, _ []byte) error {
+		keys = append(keys, k)
+		return nil
+	})
 	if err != nil {
 		c.misuse("purging windows: %w", err)
 	}
