@@ -1003,17 +1003,8 @@ func readWindows(tbl *partitionTable, agg Codec, key string, from, to time.Time)
 	start, limit := window.KeyRange(key, from.UnixMilli(), to.UnixMilli())
 	var out []WindowValue
 	err := tbl.WithStorage(func(st storage.Storage) error {
-		it, err := st.IteratorWithRange(start, limit)
-		if err != nil {
-			return err
-		}
-		defer it.Release()
-		for it.Next() {
-			d, err := window.Decode(it.Key())
-			if err != nil {
-				return err
-			}
-			raw, err := it.Value()
+		return scanRange(st, start, limit, func(k, raw []byte) error {
+			d, err := window.Decode(k)
 			if err != nil {
 				return err
 			}
@@ -1022,8 +1013,8 @@ func readWindows(tbl *partitionTable, agg Codec, key string, from, to time.Time)
 				return fmt.Errorf("decoding window of key %q: %w", key, err)
 			}
 			out = append(out, WindowValue{Window: toWindow(d.W), Value: v})
-		}
-		return it.Err()
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("windows of key %q: %w", key, err)
