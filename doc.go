@@ -188,6 +188,10 @@
 //     purged from local storage as it closes, without scanning the store.
 //     Unlike Kafka Streams' cache it does not hold writes back: every
 //     SetValue is still written to the changelog and to local storage.
+//   - [WithTimeStorageBuilder] gives the time stores their own storage
+//     (default: the one of [WithStorageBuilder]). A time store holds few
+//     live windows but many short-lived writes, so its LevelDB memory is
+//     its write buffers; a small storage.WithMemoryBudget bounds them.
 //   - [Punctuate] calls a [PunctuateCallback] per partition on
 //     [StreamTime] or [WallClock] (Kafka Streams' ProcessorContext.schedule
 //     and Punctuator.punctuate,

@@ -30,6 +30,7 @@ type poptions struct {
 	graphHooks             []func(*GroupGraph)
 	storageFlushInterval   time.Duration
 	builders               builders
+	timeStorage            storage.Builder // WithTimeStorageBuilder; nil: builders.storage
 	testerClientID         bool
 	brokerOutageTimeout    time.Duration
 	clock                  Clock      // nil: the real clock (window_runtime.go)
@@ -153,6 +154,38 @@ func WithUpdateCallback(cb UpdateCallback) ProcessorOption {
 // tables. Default: LevelDB under DefaultProcessorStoragePath(group).
 func WithStorageBuilder(sb storage.Builder) ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) { o.builders.storage = sb }
+}
+
+// WithTimeStorageBuilder sets the storage of the partitions' time stores,
+// which hold the windows of a Windowed edge, the timers and the punctuation
+// state (their changelog is WindowTable(group)); the builder is called with
+// that topic name. Default: nil, the builder of WithStorageBuilder. Under
+// WithTester the tester's storage is used whatever this option says.
+//
+// A time store sees a different load than a table: with the default
+// Retention it holds only the open windows, each written a few times and
+// deleted when it closes. LevelDB's memory for it is its write buffers
+// (goleveldb's default 4 MiB, of which it keeps up to three per store,
+// about 18 MB with their skip lists, reached after a few million writes),
+// not the windows; a builder with storage.WithMemoryBudget bounds them.
+// The bench's window workloads give each time store 2 MiB, which keeps
+// their peak RSS flat as a run gets longer (README, "Benchmarks /
+// Windows"):
+//
+//	goka.WithTimeStorageBuilder(storage.LevelDBBuilder(path,
+//		storage.WithMemoryBudget(int64(partitions)*2<<20, partitions)))
+//
+// Not in Goka, which has no time stores.
+func WithTimeStorageBuilder(sb storage.Builder) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.timeStorage = sb }
+}
+
+// timeStorageBuilder returns the builder of the time stores.
+func (o *poptions) timeStorageBuilder() storage.Builder {
+	if o.timeStorage == nil || o.testerClientID {
+		return o.builders.storage
+	}
+	return o.timeStorage
 }
 
 // WithTopicManagerBuilder sets the topic manager builder. Default:

@@ -163,7 +163,7 @@ func (p *Processor) newWindowTable(part int32, mode PPRunMode) *partitionTable {
 	if len(p.graph.time.windows) > 0 {
 		spec = p.graph.time.windows[0].spec()
 	}
-	cfg := tableConfig(string(WindowTable(p.graph.Group())), part, p.opts.builders.storage, p.consumer, p.tmgr, p.opts.updateCallback, p.log, mode)
+	cfg := tableConfig(string(WindowTable(p.graph.Group())), part, p.opts.timeStorageBuilder(), p.consumer, p.tmgr, p.opts.updateCallback, p.log, mode)
 	cfg.Apply = windowApply(spec)
 	return table.New(cfg)
 }

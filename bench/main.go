@@ -70,6 +70,7 @@ type params struct {
 	run        string // prefix of this run's topics and groups
 	rep        int    // repetition of the workload, from 0
 	budget     int64  // -memory-budget: bytes for storage and fetch buffers in all; 0 none
+	timeBudget int64  // -time-store-budget: bytes per partition of each time store; 0 the group's builder
 }
 
 // profiles are the file prefixes of the profiles to write.
@@ -284,6 +285,7 @@ func main() {
 	flag.IntVar(&p.partitions, "partitions", 10, "partitions of every topic")
 	flag.IntVar(&p.valueSize, "value-size", 16, "bytes per input value")
 	flag.Int64Var(&p.budget, "memory-budget", 0, "bytes of storage and fetch buffers of all partitions (storage.WithMemoryBudget gets 3/4, Consumer.Fetch.Default 1/4 split per partition, ceilings included); 0: defaults")
+	flag.Int64Var(&p.timeBudget, "time-store-budget", 2<<20, "bytes per partition of the window workloads' time stores (goka.WithTimeStorageBuilder with storage.WithMemoryBudget); 0: the group's storage builder, goleveldb's defaults")
 	flag.StringVar(&brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "comma-separated brokers (default $KAFKA_BROKERS, else an embedded broker)")
 	flag.StringVar(&out, "out", "", "write the results as JSON to this file")
 	flag.StringVar(&only, "only", "", "comma-separated workloads to run (with emit, which writes the input, whenever a processing, consuming or recovery workload is listed); default all")
@@ -540,7 +542,7 @@ func runWorkload(name string, p params, prof profiles) (result, int64, error) {
 		"-n", fmt.Sprint(p.n), "-keys", fmt.Sprint(p.keys),
 		"-partitions", fmt.Sprint(p.partitions), "-value-size", fmt.Sprint(p.valueSize),
 		"-brokers", strings.Join(p.brokers, ","), "-dir", p.dir, "-run", p.run, "-rep", fmt.Sprint(p.rep),
-		"-memory-budget", fmt.Sprint(p.budget),
+		"-memory-budget", fmt.Sprint(p.budget), "-time-store-budget", fmt.Sprint(p.timeBudget),
 	}
 	if prof.cpu != "" {
 		args = append(args, "-cpuprofile", prof.cpu)

@@ -103,7 +103,14 @@ func windowTumblingCount(ctx context.Context, p params) (result, error) {
 
 // runWindowWorkload runs gg until its group committed every input message.
 func runWindowWorkload(ctx context.Context, p params, gg *goka.GroupGraph, group string, c *clock, verify func(*goka.Processor) error) (result, error) {
-	proc, err := goka.NewProcessor(p.brokers, gg, procOptions(storage.DefaultBuilder(p.dir))...)
+	var extra []goka.ProcessorOption
+	if p.timeBudget > 0 {
+		// A time store holds only open windows, written a few times
+		// each: goleveldb's 4 MiB write buffers are what its memory is.
+		extra = append(extra, goka.WithTimeStorageBuilder(storage.LevelDBBuilder(p.dir,
+			storage.WithMemoryBudget(p.timeBudget*int64(p.partitions), p.partitions))))
+	}
+	proc, err := goka.NewProcessor(p.brokers, gg, procOptions(storage.DefaultBuilder(p.dir), extra...)...)
 	if err != nil {
 		return result{}, err
 	}
