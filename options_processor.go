@@ -168,12 +168,12 @@ func WithStorageBuilder(sb storage.Builder) ProcessorOption {
 // (goleveldb's default 4 MiB, of which it keeps up to three per store,
 // about 18 MB with their skip lists, reached after a few million writes),
 // not the windows; a builder with storage.WithMemoryBudget bounds them.
-// The bench's window workloads give each time store 2 MiB, which keeps
+// The bench's window workloads give each time store 1 MiB, which keeps
 // their peak RSS flat as a run gets longer (README, "Benchmarks /
 // Windows"):
 //
 //	goka.WithTimeStorageBuilder(storage.LevelDBBuilder(path,
-//		storage.WithMemoryBudget(int64(partitions)*2<<20, partitions)))
+//		storage.WithMemoryBudget(int64(partitions)<<20, partitions)))
 //
 // Not in Goka, which has no time stores.
 func WithTimeStorageBuilder(sb storage.Builder) ProcessorOption {

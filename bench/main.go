@@ -285,7 +285,7 @@ func main() {
 	flag.IntVar(&p.partitions, "partitions", 10, "partitions of every topic")
 	flag.IntVar(&p.valueSize, "value-size", 16, "bytes per input value")
 	flag.Int64Var(&p.budget, "memory-budget", 0, "bytes of storage and fetch buffers of all partitions (storage.WithMemoryBudget gets 3/4, Consumer.Fetch.Default 1/4 split per partition, ceilings included); 0: defaults")
-	flag.Int64Var(&p.timeBudget, "time-store-budget", 2<<20, "bytes per partition of the window workloads' time stores (goka.WithTimeStorageBuilder with storage.WithMemoryBudget); 0: the group's storage builder, goleveldb's defaults")
+	flag.Int64Var(&p.timeBudget, "time-store-budget", 1<<20, "bytes per partition of the window workloads' time stores (goka.WithTimeStorageBuilder with storage.WithMemoryBudget); 0: the group's storage builder, goleveldb's defaults")
 	flag.StringVar(&brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "comma-separated brokers (default $KAFKA_BROKERS, else an embedded broker)")
 	flag.StringVar(&out, "out", "", "write the results as JSON to this file")
 	flag.StringVar(&only, "only", "", "comma-separated workloads to run (with emit, which writes the input, whenever a processing, consuming or recovery workload is listed); default all")
