@@ -91,9 +91,11 @@ type result struct {
 	// offsets are committed (process and kstreams workloads; 0 otherwise).
 	CommittedSeconds float64 `json:"committed_seconds,omitempty"`
 	// Latency from emit to the output being readable committed (latency
-	// workloads).
+	// workloads), after the warm-up, and the largest latency of the
+	// warm-up's messages.
 	LatencyP50Ms float64 `json:"latency_p50_ms,omitempty"`
 	LatencyP99Ms float64 `json:"latency_p99_ms,omitempty"`
+	WarmupMaxMs  float64 `json:"warmup_max_ms,omitempty"`
 }
 
 // workload is one row of the output.
@@ -118,6 +120,7 @@ type workload struct {
 	CeilingCPUMicrosPerMsg float64 `json:"ceiling_cpu_us_per_msg,omitempty"`
 	LatencyP50Ms           float64 `json:"latency_p50_ms,omitempty"`
 	LatencyP99Ms           float64 `json:"latency_p99_ms,omitempty"`
+	WarmupMaxMs            float64 `json:"warmup_max_ms,omitempty"`
 }
 
 type report struct {
@@ -229,7 +232,7 @@ func median(xs []float64) float64 {
 // row summarises the repetitions: median rate, median ratio to the
 // ceiling run of the same repetition, peak RSS of all.
 func (r *runs) row() workload {
-	var rates, ratios, secs, firsts, cpus, committed, p50s, p99s []float64
+	var rates, ratios, secs, firsts, cpus, committed, p50s, p99s, warm []float64
 	for i, res := range r.results {
 		rates = append(rates, r.rate(i))
 		if res.CommittedSeconds > 0 {
@@ -240,6 +243,7 @@ func (r *runs) row() workload {
 		firsts = append(firsts, res.FirstMessageMs)
 		p50s = append(p50s, res.LatencyP50Ms)
 		p99s = append(p99s, res.LatencyP99Ms)
+		warm = append(warm, res.WarmupMaxMs)
 		if r.ceiling != nil && i < len(r.paired) {
 			ratios = append(ratios, r.rate(i)/r.paired[i])
 		}
@@ -256,6 +260,7 @@ func (r *runs) row() workload {
 		CommittedMsgsPerSec: median(committed),
 		LatencyP50Ms:        median(p50s),
 		LatencyP99Ms:        median(p99s),
+		WarmupMaxMs:         median(warm),
 	}
 	if r.ceiling != nil {
 		w.Ceiling = r.ceiling.name
@@ -386,7 +391,7 @@ func runParent(p params, out, only string, prof profiles, keepGoing bool, repeat
 					}
 					m.results = append(m.results, res)
 					m.rss = max(m.rss, rss)
-					fmt.Printf("  %-28s run %d: p50 %.1f ms, p99 %.1f ms\n", name, rep+1, res.LatencyP50Ms, res.LatencyP99Ms)
+					fmt.Printf("  %-28s run %d: p50 %.1f ms, p99 %.1f ms (warm-up max %.1f ms)\n", name, rep+1, res.LatencyP50Ms, res.LatencyP99Ms, res.WarmupMaxMs)
 				}
 				if len(m.results) > 0 {
 					all = append(all, m)
