@@ -41,7 +41,11 @@
 //     open transaction, and its offsets are committed with the session's
 //     group generation (KIP-447). An instance paused past its session
 //     timeout finds its late transaction refused: nothing it wrote becomes
-//     visible, and it rejoins.
+//     visible, and it rejoins. A dead owner's transaction that keeps the
+//     group's offsets unstable is aborted the same way; if three sessions
+//     in a row still fail on them, the processor logs that Kafka may hold
+//     a hanging transaction (KIP-664), which Kafka's kafka-transactions.sh
+//     finds and aborts.
 //   - Local storage never runs ahead of Kafka: a transaction's table writes
 //     reach storage only after it committed (Context.Value sees them at
 //     once), with the table offset in the next flush; after a crash only

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -489,28 +491,71 @@ func (p *Processor) txnFailed(err error) {
 // which fences their previous producers and aborts their transactions, as
 // a new owner would (Kafka Streams creates a task's producer before it
 // fetches the task's offsets). A live owner fenced this way rejoins.
-func (p *Processor) fenceStale(ctx context.Context) error {
-	done := make(chan error, 1)
-	p.bg.Go(func() { done <- p.fenceStaleSync() })
+//
+// It returns the partitions it fenced, for the caller's fenceStreaks.
+func (p *Processor) fenceStale(ctx context.Context) ([]int32, error) {
+	type result struct {
+		fenced []int32
+		err    error
+	}
+	done := make(chan result, 1)
+	p.bg.Go(func() {
+		fenced, err := p.fenceStaleSync()
+		done <- result{fenced, err}
+	})
 	select {
-	case err := <-done:
-		return err
+	case r := <-done:
+		return r.fenced, r.err
 	case <-ctx.Done():
-		return nil
+		return nil, nil
 	}
 }
 
-func (p *Processor) fenceStaleSync() error {
+// hangingAfter is how many sessions in a row that fail on one partition's
+// unstable offsets, each followed by a fence, make the processor warn of a
+// hanging transaction.
+const hangingAfter = 3
+
+// fenceStreaks counts, per partition, the fences in a row, one after each
+// session that failed on its unstable offsets. A fence aborts every
+// transaction the coordinator knows of its transactional ID, so offsets
+// that stay unstable through several point at a hanging transaction: one a partition holds open
+// while the coordinator no longer knows it (KIP-664, KIP-890), which no
+// producer can end and which keeps the last stable offset, and so
+// read_committed readers, where it is.
+type fenceStreaks map[int32]int
+
+// observe records one fence of the partitions fenced and returns those
+// whose streak just reached hangingAfter, or a further multiple of it, in
+// order. A partition that was not fenced this time ends its streak.
+func (f fenceStreaks) observe(fenced []int32) []int32 {
+	var hanging []int32
+	for part := range f {
+		if !slices.Contains(fenced, part) {
+			delete(f, part)
+		}
+	}
+	for _, part := range fenced {
+		f[part]++
+		if f[part]%hangingAfter == 0 {
+			hanging = append(hanging, part)
+		}
+	}
+	slices.Sort(hanging)
+	return hanging
+}
+
+func (p *Processor) fenceStaleSync() ([]int32, error) {
 	cfg := *p.opts.txnConfig
 	cfg.ClientID = p.opts.clientID + "-fence"
 	client, err := sarama.NewClient(p.brokers, &cfg)
 	if err != nil {
-		return fmt.Errorf("fencing stale transactions: %w", err)
+		return nil, fmt.Errorf("fencing stale transactions: %w", err)
 	}
 	defer func() { _ = client.Close() }()
 	coord, err := client.Coordinator(string(p.graph.Group()))
 	if err != nil {
-		return fmt.Errorf("fencing stale transactions: coordinator of group %q: %w", p.graph.Group(), err)
+		return nil, fmt.Errorf("fencing stale transactions: coordinator of group %q: %w", p.graph.Group(), err)
 	}
 	p.mu.RLock()
 	n := p.numPartitions
@@ -527,7 +572,7 @@ func (p *Processor) fenceStaleSync() error {
 	fetch.RequireStable = true
 	resp, err := coord.FetchOffset(fetch)
 	if err != nil {
-		return fmt.Errorf("fencing stale transactions: fetching offsets of group %q: %w", p.graph.Group(), err)
+		return nil, fmt.Errorf("fencing stale transactions: fetching offsets of group %q: %w", p.graph.Group(), err)
 	}
 	unstable := make(map[int32]bool)
 	for _, blocks := range resp.Blocks {
@@ -537,8 +582,11 @@ func (p *Processor) fenceStaleSync() error {
 			}
 		}
 	}
-	var errs []error
-	for part := range unstable {
+	var (
+		errs   []error
+		fenced []int32
+	)
+	for _, part := range slices.Sorted(maps.Keys(unstable)) {
 		c := cfg
 		c.Producer.Transaction.ID = transactionalID(p.graph.Group(), part)
 		prod, err := newProducer(p.brokers, &c)
@@ -547,7 +595,8 @@ func (p *Processor) fenceStaleSync() error {
 			continue
 		}
 		_ = prod.Close()
+		fenced = append(fenced, part)
 		p.log.Printf("goka: processor %q: aborted the stale transaction of %q, whose offsets kept the session from starting", p.graph.Group(), c.Producer.Transaction.ID)
 	}
-	return errors.Join(errs...)
+	return fenced, errors.Join(errs...)
 }

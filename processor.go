@@ -473,6 +473,9 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 	// failing session does: the broker watch only sees brokers that do not
 	// accept connections, not ones that fail every request.
 	var failingSince time.Time
+	// streaks counts the fences of stale transactions that did not help
+	// (exactly-once); a session that was set up ends them.
+	streaks := fenceStreaks{}
 	for {
 		if p.outage.Down() {
 			select {
@@ -503,8 +506,13 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 		// Between sessions nothing is processed: Setup sets Running again.
 		p.state.SetState(ProcStateSetup)
 		if p.opts.exactlyOnce() && errors.Is(err, sarama.ErrUnstableOffsetCommit) {
-			if ferr := p.fenceStale(ctx); ferr != nil {
+			fenced, ferr := p.fenceStale(ctx)
+			if ferr != nil {
 				p.log.Printf("goka: processor %q: %v", p.graph.Group(), ferr)
+			}
+			for _, part := range streaks.observe(fenced) {
+				p.log.Printf("goka: processor %q: the unstable offsets of partition %d kept %d sessions in a row from starting, though the transaction of %q was aborted after each: Kafka may hold a hanging transaction on a partition it wrote (one its coordinator no longer knows, which no producer can end); find and abort it with Kafka's kafka-transactions.sh (find-hanging, abort)",
+					p.graph.Group(), part, streaks[part], transactionalID(p.graph.Group(), part))
 			}
 			backoff.Reset()
 			continue
@@ -514,6 +522,9 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 			// A rebalance, a session ended by the broker watch, or a
 			// session lost after it was set up.
 			failingSince = time.Time{}
+			if h.setups.Load() > setups {
+				clear(streaks)
+			}
 			backoff.Reset()
 			if err != nil && !outage {
 				p.log.Printf("goka: processor %q: consumer group session ended: %v; rejoining", p.graph.Group(), err)
