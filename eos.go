@@ -519,10 +519,10 @@ const hangingAfter = 3
 // fenceStreaks counts, per partition, the fences in a row, one after each
 // session that failed on its unstable offsets. A fence aborts every
 // transaction the coordinator knows of its transactional ID, so offsets
-// that stay unstable through several point at a hanging transaction: one a partition holds open
-// while the coordinator no longer knows it (KIP-664, KIP-890), which no
-// producer can end and which keeps the last stable offset, and so
-// read_committed readers, where it is.
+// that stay unstable through several point at a hanging transaction: one
+// a partition holds open while the coordinator no longer knows it
+// (KIP-664, KIP-890), which no producer can end and which keeps the last
+// stable offset, and so read_committed readers, where it is.
 type fenceStreaks map[int32]int
 
 // observe records one fence of the partitions fenced and returns those

@@ -41,14 +41,10 @@ func (r *recordingBuilder) seen() []string {
 	return slices.Sorted(slices.Values(r.topics))
 }
 
-// TestTimeStorageBuilder: with WithTimeStorageBuilder the time stores are
-// built by that builder, in its directory, and the group table by the one
-// of WithStorageBuilder; a restarted processor finds its windows in the
-// time storage; without the option both use WithStorageBuilder.
-func TestTimeStorageBuilder(t *testing.T) {
-	const group = "ts-builder"
-	brokers := cluster(t, map[string]int{"ts-in": 2, "ts-win": 2})
-	gg := goka.DefineGroup(group,
+// timeStorageGroup counts the messages of "ts-in" per key in its table and
+// those of "ts-win" per key and hour window.
+func timeStorageGroup(group goka.Group) *goka.GroupGraph {
+	return goka.DefineGroup(group,
 		goka.Input("ts-in", new(codec.String), func(ctx goka.Context, _ any) {
 			var n int64
 			if v := ctx.Value(); v != nil {
@@ -59,7 +55,26 @@ func TestTimeStorageBuilder(t *testing.T) {
 		goka.Windowed("ts-win", new(codec.String), new(codec.Int64), count, goka.Tumbling(time.Hour)),
 		goka.Persist(new(codec.Int64)),
 	)
+}
+
+// TestTimeStorageBuilder: with WithTimeStorageBuilder the time stores are
+// built by that builder, in its directory, and the group table by the one
+// of WithStorageBuilder; a restarted processor finds its windows in the
+// time storage; without the option both use WithStorageBuilder.
+func TestTimeStorageBuilder(t *testing.T) {
+	const group = "ts-builder"
+	brokers := cluster(t, map[string]int{"ts-in": 2, "ts-win": 2})
+	gg := timeStorageGroup(group)
 	windowTopic, tableTopic := string(goka.WindowTable(group)), string(goka.GroupTable(group))
+	// committedBoth is the sum of the offsets a group committed on both inputs.
+	committedBoth := func(g string) (sum int64) {
+		for _, topic := range []string{"ts-in", "ts-win"} {
+			for _, o := range committed(t, brokers, g, topic) {
+				sum += o
+			}
+		}
+		return sum
+	}
 	tableDir, timeDir := t.TempDir(), t.TempDir()
 	tables := &recordingBuilder{build: storage.DefaultBuilder(tableDir)}
 	times := &recordingBuilder{build: storage.LevelDBBuilder(timeDir, storage.WithMemoryBudget(4<<20, 2))}
@@ -74,15 +89,7 @@ func TestTimeStorageBuilder(t *testing.T) {
 		r := run(t, p.Run)
 		produceAt(t, brokers, "ts-in", 2, events)
 		produceAt(t, brokers, "ts-win", 2, events)
-		eventually(t, 30*time.Second, func() bool {
-			var sum int64
-			for _, topic := range []string{"ts-in", "ts-win"} {
-				for _, o := range committed(t, brokers, group, topic) {
-					sum += o
-				}
-			}
-			return sum == int64(12*(round+1))
-		}, "round %d committed", round)
+		eventually(t, 30*time.Second, func() bool { return committedBoth(group) == int64(12*(round+1)) }, "round %d committed", round)
 		ws, err := p.Windows("a", time.UnixMilli(0), time.UnixMilli(0))
 		require.NoError(t, err)
 		require.Len(t, ws, 1, "round %d: windows of a", round)
@@ -107,6 +114,21 @@ func TestTimeStorageBuilder(t *testing.T) {
 	require.Equal(t, []string{tableTopic}, dirsOf(tableDir))
 	_, err := os.Stat(filepath.Join(timeDir, windowTopic+".0"))
 	require.NoError(t, err)
+
+	// Without the option, the group's builder builds both.
+	const plain = "ts-builder-default"
+	shared := &recordingBuilder{build: storage.DefaultBuilder(t.TempDir())}
+	p, err := goka.NewProcessor(brokers, timeStorageGroup(plain), procOpts(t, "", goka.WithStorageBuilder(shared.builder))...)
+	require.NoError(t, err)
+	r := run(t, p.Run)
+	eventually(t, 30*time.Second, func() bool { return committedBoth(plain) == 24 }, "the default group committed both inputs")
+	ws, err := p.Windows("a", time.UnixMilli(0), time.UnixMilli(0))
+	require.NoError(t, err)
+	require.Len(t, ws, 1)
+	require.EqualValues(t, 6, ws[0].Value, "window count of a")
+	require.NoError(t, r.stop(t))
+	require.Equal(t, []string{string(goka.GroupTable(plain)), string(goka.WindowTable(plain))}, shared.seen(),
+		"topics of the group's builder without WithTimeStorageBuilder")
 }
 
 // TestTimeStorageBuilderTester: under WithTester the time stores use the
