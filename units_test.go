@@ -241,5 +241,8 @@ func TestReplaceGlobalConfig(t *testing.T) {
 	require.Equal(t, sarama.WaitForLocal, d.Producer.RequiredAcks)
 	require.True(t, d.Producer.Return.Successes)
 	require.Equal(t, 10, d.Producer.Retry.Max)
+	// The two fetch bounds that differ from Goka's (sarama's) defaults.
+	require.Equal(t, int32(256<<10), d.Consumer.Fetch.Default)
+	require.Equal(t, int32(1<<20), d.Consumer.Fetch.MaxBytes)
 	require.NoError(t, d.Validate())
 }

@@ -69,7 +69,7 @@ type params struct {
 	dir        string
 	run        string // prefix of this run's topics and groups
 	rep        int    // repetition of the workload, from 0
-	budget     int64  // -memory-budget: bytes for storage and fetch buffers in all; 0 none
+	budget     int64  // -memory-budget: bytes of LevelDB buffers in all; 0 none
 	timeBudget int64  // -time-store-budget: bytes per partition of each time store; 0 the group's builder
 }
 
@@ -289,7 +289,7 @@ func main() {
 	flag.IntVar(&p.keys, "keys", 10_000, "number of distinct keys")
 	flag.IntVar(&p.partitions, "partitions", 10, "partitions of every topic")
 	flag.IntVar(&p.valueSize, "value-size", 16, "bytes per input value")
-	flag.Int64Var(&p.budget, "memory-budget", 0, "bytes of storage and fetch buffers of all partitions (storage.WithMemoryBudget gets 3/4, Consumer.Fetch.Default 1/4 split per partition, ceilings included); 0: defaults")
+	flag.Int64Var(&p.budget, "memory-budget", 0, "bytes of the LevelDB buffers of all partitions of a LevelDB workload (storage.WithMemoryBudget); the consumers' fetches are bounded by goka.DefaultConfig (Consumer.Fetch.MaxBytes per request); 0: goleveldb's defaults")
 	flag.Int64Var(&p.timeBudget, "time-store-budget", 1<<20, "bytes per partition of the window workloads' time stores (goka.WithTimeStorageBuilder with storage.WithMemoryBudget); 0: the group's storage builder, goleveldb's defaults")
 	flag.StringVar(&brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "comma-separated brokers (default $KAFKA_BROKERS, else an embedded broker)")
 	flag.StringVar(&out, "out", "", "write the results as JSON to this file")
@@ -310,7 +310,6 @@ func main() {
 		p.brokers = strings.Split(brokers, ",")
 	}
 
-	budget = p
 	var err error
 	switch {
 	case serve:

@@ -87,14 +87,8 @@ func (c *clock) since(fromStart bool) float64 {
 	return time.Since(from).Seconds()
 }
 
-// budget holds the -memory-budget of this run and its partitions.
-var budget params
-
 func config() *sarama.Config {
 	cfg := goka.DefaultConfig()
-	if budget.budget > 0 {
-		cfg.Consumer.Fetch.Default = int32(max(budget.budget/4/int64(budget.partitions), 16<<10))
-	}
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.ClientID = "goka-bench"
 	return cfg
@@ -672,7 +666,7 @@ func serveBroker(p params) error {
 // under -memory-budget.
 func levelDBBuilder(p params) storage.Builder {
 	if p.budget > 0 {
-		return storage.LevelDBBuilder(p.dir, storage.WithMemoryBudget(p.budget*3/4, p.partitions))
+		return storage.LevelDBBuilder(p.dir, storage.WithMemoryBudget(p.budget, p.partitions))
 	}
 	return storage.DefaultBuilder(p.dir)
 }

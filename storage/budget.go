@@ -25,11 +25,12 @@ const MinPartitionBudget = 256 << 10
 // buffer or the block cache take precedence. Smaller buffers mean more,
 // smaller LevelDB writes and compactions: CPU for memory.
 //
-// The Kafka client's fetch buffers are the other per-partition cost;
-// bound them with the sarama config of the consumer builders:
-// Consumer.Fetch.Default (goka's default 256 KiB per partition) and
-// ChannelBufferSize (256 messages per partition). The README's
-// Configuration section has a worked example for 100 partitions.
+// The Kafka client's fetch responses are the other large cost. goka's
+// DefaultConfig bounds them over all partitions of a broker
+// (Consumer.Fetch.MaxBytes, 1 MiB per response, and Consumer.Fetch.Default,
+// 256 KiB per partition), so they do not grow with the partition count;
+// ChannelBufferSize (256 messages per partition) does. The README's
+// Benchmarks section has figures for 100 partitions.
 func WithMemoryBudget(bytes int64, partitions int) LevelDBOption {
 	return func(c *levelDBConfig) { c.budget, c.budgetPartitions = bytes, partitions }
 }
