@@ -17,10 +17,12 @@ var (
 // MaxProcessingTime 1 s, Offsets.Initial OffsetNewest, the copartitioning
 // rebalance strategy, RequiredAcks WaitForLocal, snappy compression, a flush
 // every 100 ms or 64 KiB, successes and errors returned and 10 producer
-// retries: Goka's settings. Three differ from Goka:
+// retries: Goka's settings. Four differ from Goka:
 //
 // Consumer.Fetch.Default is 256 KiB (sarama: 1 MiB) and
 // Consumer.Fetch.MaxBytes is 1 MiB (sarama: 50 MiB), see below.
+//
+// Producer.Flush.MaxMessages is 10,000 (sarama: 0, no limit), see below.
 //
 // Producers ride out about 3 s without a leader. With Goka's (sarama's)
 // Metadata.Retry of 3 × 250 ms, the producer fails a message as soon as it
@@ -75,6 +77,15 @@ func DefaultConfig() *sarama.Config {
 	config.Producer.Compression = sarama.CompressionSnappy
 	config.Producer.Flush.Frequency = 100 * time.Millisecond
 	config.Producer.Flush.Bytes = 64 * 1024
+	// While a broker is slow to acknowledge, sarama's producer keeps
+	// adding messages to the next request, up to MaxMessageBytes (1 MB)
+	// per partition and 100 MB in all, so what it holds grows with the
+	// partition count: with 100 partitions on Kafka 4.4 the benchmark's
+	// emitter peaked at 129-351 MB, with this bound at 37-45 MB (10
+	// partitions: 41-50 MB, 30-32 MB), at the same speed (README,
+	// Benchmarks). A request still carries up to 10,000 messages, so
+	// batches stay large.
+	config.Producer.Flush.MaxMessages = 10_000
 	config.Producer.Return.Successes = true
 	config.Producer.Return.Errors = true
 	config.Producer.Retry.Max = 10

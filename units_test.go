@@ -241,8 +241,9 @@ func TestReplaceGlobalConfig(t *testing.T) {
 	require.Equal(t, sarama.WaitForLocal, d.Producer.RequiredAcks)
 	require.True(t, d.Producer.Return.Successes)
 	require.Equal(t, 10, d.Producer.Retry.Max)
-	// The two fetch bounds that differ from Goka's (sarama's) defaults.
+	// The memory bounds that differ from Goka's (sarama's) defaults.
 	require.Equal(t, int32(256<<10), d.Consumer.Fetch.Default)
 	require.Equal(t, int32(1<<20), d.Consumer.Fetch.MaxBytes)
+	require.Equal(t, 10_000, d.Producer.Flush.MaxMessages)
 	require.NoError(t, d.Validate())
 }
