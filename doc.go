@@ -239,8 +239,10 @@
 // such as [ErrNotCopartitioned] for errors.Is, and typed errors
 // ([MessageError], [PanicError]) for errors.As. Recovery ends even when a
 // table partition ends in transaction markers or compacted offsets.
-// [DefaultConfig] fetches 256 KiB per partition rather than 1 MiB, which
-// bounds memory, and its producer rides out about 3 s without a leader
+// [DefaultConfig] fetches 256 KiB per partition rather than 1 MiB and at
+// most 1 MiB per fetch response rather than 50 MiB, and sends at most
+// 10,000 messages per produce request, which bounds memory whatever the
+// partition count, and its producer rides out about 3 s without a leader
 // rather than about one second (Metadata.Retry.Max 12, Net.DialTimeout
 // 10 s; its doc derives the bounds). Processors and views
 // probe their seed brokers every second: during an outage a processor is in
