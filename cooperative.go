@@ -133,6 +133,7 @@ func (p *Processor) setupCooperative() error {
 		StandbyReplicas: o.standbyReplicas,
 		AcceptableLag:   lag,
 		MaxWarmups:      o.maxWarmups,
+		ProbingInterval: o.probingInterval,
 		State:           p.memberState,
 		OnAssignment:    p.onAssignment,
 	})
@@ -187,6 +188,25 @@ func (p *Processor) memberState() kafka.MemberState {
 	for _, part := range slices.Sorted(maps.Keys(p.standby)) {
 		if lag, ok := p.standby[part].lag(); ok {
 			st.Copies = append(st.Copies, kafka.PartitionLag{Partition: part, Lag: lag})
+		}
+	}
+	// The table ends this member knows, so that the leader can tell how
+	// far a member without a copy would have to recover (a small table
+	// moves at once instead of warming up).
+	known := slices.Concat(slices.Collect(maps.Keys(p.partitions)), slices.Collect(maps.Keys(p.standby)))
+	slices.Sort(known)
+	for _, part := range slices.Compact(known) {
+		var t *partitionTable
+		if pp, ok := p.partitions[part]; ok {
+			t = pp.table
+		} else {
+			t = p.standby[part].table
+		}
+		if t == nil {
+			continue
+		}
+		if end, ok := t.End(); ok {
+			st.Ends = append(st.Ends, kafka.PartitionEnd{Partition: part, End: end})
 		}
 	}
 	return st
@@ -265,7 +285,7 @@ func (p *Processor) onAssignment(g kafka.GroupAssignment) {
 		Group: p.graph.Group(), Generation: g.Generation, MemberID: g.Self,
 		Assigned: active, Added: added, Revoked: revokedParts,
 		Incoming: self.Incoming, Standby: self.Standby, Warmup: self.Warmup,
-		Cooperative: true, Duration: took,
+		ProbeAfter: g.ProbeAfter, Cooperative: true, Duration: took,
 	})
 }
 

@@ -103,7 +103,13 @@
 //     probe member that gets nothing (sarama has no call to request a
 //     rebalance). So a new instance takes its share only after it has
 //     caught up, and scaling out never stops a partition for a recovery.
-//     Stateless groups move partitions at once.
+//     A member without a copy counts as behind by the whole table (its
+//     end offset, as the members holding the partition report it): a
+//     table within the acceptable lag moves at once, as in Kafka Streams.
+//     A warm-up that cannot catch up is looked at again after
+//     [WithProbingRebalanceInterval] (10 minutes, Kafka Streams'
+//     probing.rebalance.interval.ms). Stateless groups move partitions at
+//     once.
 //   - [WithStandbyReplicas](n) keeps each partition's tables on n other
 //     instances, placed by the strategy (never on the active one); members
 //     report their copies' lag when they join, and a failed instance's

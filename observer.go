@@ -166,6 +166,11 @@ type RebalanceInfo struct {
 	// keeps warm (WithStandbyReplicas) and warms up to take them over
 	// (KIP-441), with the cooperative strategy.
 	Standby, Warmup []int32
+	// ProbeAfter is non-zero while warm-ups are pending anywhere in the
+	// group: the group leader's probing interval
+	// (WithProbingRebalanceInterval), the longest time until a member
+	// asks for the rebalance that moves their partitions.
+	ProbeAfter time.Duration
 	// Duration is the time from the end of the previous session (the
 	// first time: from joining the group) to the new assignment.
 	Duration time.Duration

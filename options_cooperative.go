@@ -3,6 +3,7 @@ package goka
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -35,6 +36,10 @@ const (
 	// DefaultMaxWarmupReplicas is the default of WithMaxWarmupReplicas
 	// (Kafka Streams' max.warmup.replicas).
 	DefaultMaxWarmupReplicas = kafka.DefaultMaxWarmups
+	// DefaultProbingRebalanceInterval is the default of
+	// WithProbingRebalanceInterval (Kafka Streams'
+	// probing.rebalance.interval.ms).
+	DefaultProbingRebalanceInterval = kafka.DefaultProbingInterval
 )
 
 // WithCooperativeRebalance makes the processor's consumer group rebalance
@@ -124,6 +129,20 @@ func WithMaxWarmupReplicas(n int) ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) { o.maxWarmups = n }
 }
 
+// WithProbingRebalanceInterval sets the longest time the cooperative
+// strategy lets warm-ups run before a member asks for the follow-up
+// rebalance that moves their partitions (Kafka Streams'
+// probing.rebalance.interval.ms). A member whose warm-ups caught up asks
+// at once; the interval matters when a warm-up cannot catch up (its table
+// grows faster than it recovers) or its member left, and when the leader
+// kept the warm-ups of the last probe. It must be > 0, and every member
+// should use the same value (the group leader's applies, and
+// Stats().Assignment.ProbeAfter shows it). Default
+// DefaultProbingRebalanceInterval (10 minutes). Not in Goka.
+func WithProbingRebalanceInterval(d time.Duration) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.probingInterval = d }
+}
+
 // validateCooperative returns the errors of the cooperative options.
 func (o *poptions) validateCooperative() []error {
 	var errs []error
@@ -138,6 +157,9 @@ func (o *poptions) validateCooperative() []error {
 	}
 	if o.maxWarmups <= 0 {
 		errs = append(errs, fmt.Errorf("MaxWarmupReplicas must be > 0, got %d (WithMaxWarmupReplicas)", o.maxWarmups))
+	}
+	if o.probingInterval <= 0 {
+		errs = append(errs, fmt.Errorf("ProbingRebalanceInterval must be > 0, got %v (WithProbingRebalanceInterval)", o.probingInterval))
 	}
 	if o.acceptableLag <= 0 {
 		errs = append(errs, fmt.Errorf("AcceptableRecoveryLag must be > 0, got %d (WithAcceptableRecoveryLag)", o.acceptableLag))

@@ -68,10 +68,10 @@ func TestCooperativeStrategyOptions(t *testing.T) {
 		opts []ProcessorOption
 		want kafka.CooperativeConfig
 	}{
-		{"defaults", stateful(), nil, kafka.CooperativeConfig{AcceptableLag: DefaultAcceptableRecoveryLag, MaxWarmups: DefaultMaxWarmupReplicas}},
-		{"set", stateful(), []ProcessorOption{WithStandbyReplicas(2), WithAcceptableRecoveryLag(5), WithMaxWarmupReplicas(3)},
-			kafka.CooperativeConfig{StandbyReplicas: 2, AcceptableLag: 5, MaxWarmups: 3}},
-		{"stateless", stateless, []ProcessorOption{WithAcceptableRecoveryLag(5)}, kafka.CooperativeConfig{AcceptableLag: math.MaxInt64, MaxWarmups: DefaultMaxWarmupReplicas}},
+		{"defaults", stateful(), nil, kafka.CooperativeConfig{AcceptableLag: DefaultAcceptableRecoveryLag, MaxWarmups: DefaultMaxWarmupReplicas, ProbingInterval: 10 * time.Minute}},
+		{"set", stateful(), []ProcessorOption{WithStandbyReplicas(2), WithAcceptableRecoveryLag(5), WithMaxWarmupReplicas(3), WithProbingRebalanceInterval(90 * time.Second)},
+			kafka.CooperativeConfig{StandbyReplicas: 2, AcceptableLag: 5, MaxWarmups: 3, ProbingInterval: 90 * time.Second}},
+		{"stateless", stateless, []ProcessorOption{WithAcceptableRecoveryLag(5)}, kafka.CooperativeConfig{AcceptableLag: math.MaxInt64, MaxWarmups: DefaultMaxWarmupReplicas, ProbingInterval: DefaultProbingRebalanceInterval}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := NewProcessor([]string{"127.0.0.1:1"}, tt.gg, append([]ProcessorOption{WithCooperativeRebalance(), WithStorageBuilder(storage.MemoryBuilder())}, tt.opts...)...)
@@ -79,9 +79,9 @@ func TestCooperativeStrategyOptions(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := p.coop.strategy.Config()
-			if got.StandbyReplicas != tt.want.StandbyReplicas || got.AcceptableLag != tt.want.AcceptableLag || got.MaxWarmups != tt.want.MaxWarmups {
-				t.Errorf("strategy config: standbys %d, lag %d, warm-ups %d; want %d, %d, %d",
-					got.StandbyReplicas, got.AcceptableLag, got.MaxWarmups, tt.want.StandbyReplicas, tt.want.AcceptableLag, tt.want.MaxWarmups)
+			if got.StandbyReplicas != tt.want.StandbyReplicas || got.AcceptableLag != tt.want.AcceptableLag || got.MaxWarmups != tt.want.MaxWarmups || got.ProbingInterval != tt.want.ProbingInterval {
+				t.Errorf("strategy config: standbys %d, lag %d, warm-ups %d, probing %v; want %d, %d, %d, %v",
+					got.StandbyReplicas, got.AcceptableLag, got.MaxWarmups, got.ProbingInterval, tt.want.StandbyReplicas, tt.want.AcceptableLag, tt.want.MaxWarmups, tt.want.ProbingInterval)
 			}
 		})
 	}

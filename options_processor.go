@@ -61,6 +61,7 @@ type poptions struct {
 	standbyReplicas int
 	acceptableLag   int64
 	maxWarmups      int
+	probingInterval time.Duration
 }
 
 // applyDefaults sets every processor default in one place.
@@ -78,6 +79,7 @@ func (o *poptions) applyDefaults(gg *GroupGraph) {
 	o.brokerOutageTimeout = DefaultBrokerOutageTimeout
 	o.acceptableLag = DefaultAcceptableRecoveryLag
 	o.maxWarmups = DefaultMaxWarmupReplicas
+	o.probingInterval = DefaultProbingRebalanceInterval
 	o.builders = builders{
 		storage:        storage.DefaultBuilder(DefaultProcessorStoragePath(gg.Group())),
 		consumerSarama: DefaultSaramaConsumerBuilder,

@@ -737,7 +737,7 @@ func (p *Processor) assignmentStats() *AssignmentStats {
 		Generation: r.Generation, MemberID: r.MemberID, Cooperative: r.Cooperative,
 		Active: slices.Clone(r.Assigned), Added: slices.Clone(r.Added), Revoked: slices.Clone(r.Revoked),
 		Incoming: slices.Clone(r.Incoming), Standby: slices.Clone(r.Standby), Warmup: slices.Clone(r.Warmup),
-		Duration: r.Duration,
+		ProbeAfter: r.ProbeAfter, Duration: r.Duration,
 	}
 	if p.coop != nil {
 		_, _, a.Rebalancing = p.coop.generation()

@@ -142,6 +142,11 @@ type AssignmentStats struct {
 	// keeps warm for another owner (WithStandbyReplicas) or warms up to
 	// take them over (KIP-441).
 	Standby, Warmup []int32
+	// ProbeAfter is non-zero while warm-ups are pending anywhere in the
+	// group: the probing interval of the group leader
+	// (WithProbingRebalanceInterval), the longest time until a member asks
+	// for the rebalance that moves their partitions.
+	ProbeAfter time.Duration
 	// Duration is how long the rebalance took: under the cooperative
 	// protocol from this member's JoinGroup to its assignment, under the
 	// eager protocol from the end of the previous session.

@@ -270,7 +270,10 @@ const noCopy = math.MaxInt64
 //     AcceptableLag stays with its owner, and the target warms it up (at
 //     most MaxWarmups across the group); a partition whose owner left goes
 //     to the member with the freshest copy unless the target is within
-//     AcceptableLag. Warm-ups set ProbeAfter.
+//     AcceptableLag. Warm-ups set ProbeAfter. A member without a copy lags
+//     by the partition's end offset when a member reported it (State.Ends;
+//     Kafka Streams' lag of a client without the task's state), by more
+//     than any copy otherwise: a small table moves at once.
 //  4. Two-phase revoke (KIP-429): a partition assigned to a member that
 //     does not claim it while another member does is withheld (Incoming)
 //     until the claimer revoked it and rejoined.
@@ -291,12 +294,23 @@ func Balance(partitions []int32, members []BalanceMember, cfg CooperativeConfig)
 	parts := slices.Sorted(slices.Values(partitions))
 	n := len(ms)
 
+	// ends are the table ends the members reported, the highest of each
+	// partition: a member without a copy would replay up to there.
+	ends := make(map[int32]int64)
+	for _, m := range ms {
+		for _, e := range m.State.Ends {
+			ends[e.Partition] = max(ends[e.Partition], e.End)
+		}
+	}
 	lag := func(m int, p int32) int64 {
 		if slices.Contains(ms[m].Owned, p) {
 			return 0
 		}
 		if l, ok := ms[m].State.Lag(p); ok {
 			return l
+		}
+		if e, ok := ends[p]; ok {
+			return e
 		}
 		return noCopy
 	}

@@ -33,12 +33,24 @@ func memberByID(ms []BalanceMember, id string) BalanceMember {
 	panic("no member " + id)
 }
 
-func lagOf(m BalanceMember, p int32) int64 {
+func lagOf(ms []BalanceMember, m BalanceMember, p int32) int64 {
 	if slices.Contains(m.Owned, p) {
 		return 0
 	}
 	if l, ok := m.State.Lag(p); ok {
 		return l
+	}
+	// without a copy: the highest end any member reported
+	end, known := int64(0), false
+	for _, o := range ms {
+		for _, e := range o.State.Ends {
+			if e.Partition == p {
+				end, known = max(end, e.End), true
+			}
+		}
+	}
+	if known {
+		return end
 	}
 	return noCopy
 }
@@ -167,14 +179,14 @@ func checkInvariants(t *testing.T, parts []int32, ms []BalanceMember, cfg Cooper
 		}
 		// warm-up: never moved from a live owner to a lagging member
 		owner, owned := refOwner(ms, p)
-		if owned && owner != a.ID && lagOf(a, p) > cfg.AcceptableLag {
-			t.Fatalf("partition %d moved from %s to %s, lagging %d > %d", p, owner, a.ID, lagOf(a, p), cfg.AcceptableLag)
+		if owned && owner != a.ID && lagOf(ms, a, p) > cfg.AcceptableLag {
+			t.Fatalf("partition %d moved from %s to %s, lagging %d > %d", p, owner, a.ID, lagOf(ms, a, p), cfg.AcceptableLag)
 		}
 		// crash: an orphan goes to a caught-up member or the freshest one
-		if !owned && lagOf(a, p) > cfg.AcceptableLag {
+		if !owned && lagOf(ms, a, p) > cfg.AcceptableLag {
 			for _, m := range ms {
-				if lagOf(m, p) < lagOf(a, p) {
-					t.Fatalf("orphan %d went to %s (lag %d), %s is fresher (%d)", p, a.ID, lagOf(a, p), m.ID, lagOf(m, p))
+				if lagOf(ms, m, p) < lagOf(ms, a, p) {
+					t.Fatalf("orphan %d went to %s (lag %d), %s is fresher (%d)", p, a.ID, lagOf(ms, a, p), m.ID, lagOf(ms, m, p))
 				}
 			}
 		}
@@ -230,6 +242,12 @@ func TestBalanceExamples(t *testing.T) {
 		}
 		return m
 	}
+	withEnds := func(m BalanceMember, end int64, ps ...int32) BalanceMember {
+		for _, p := range ps {
+			m.State.Ends = append(m.State.Ends, PartitionEnd{p, end})
+		}
+		return m
+	}
 	for _, tc := range []struct {
 		name    string
 		members []BalanceMember
@@ -265,6 +283,28 @@ func TestBalanceExamples(t *testing.T) {
 			name:    "second phase: the revoked partitions arrive",
 			members: []BalanceMember{coop("a", 0, 1), coop("b", 3, 4), withCopies(coop("c"), 0, 2, 5)},
 			active:  map[string][]int32{"a": {0, 1}, "b": {3, 4}, "c": {2, 5}},
+		},
+		{
+			name:    "a newcomer without copies of small tables: two partitions withheld, no warm-up",
+			members: []BalanceMember{withEnds(coop("a", 0, 1, 2), 500, 0, 1, 2), withEnds(coop("b", 3, 4, 5), 10000, 3, 4, 5), coop("c")},
+			active:  map[string][]int32{"a": {0, 1}, "b": {3, 4}},
+			inc:     map[string][]int32{"c": {2, 5}},
+		},
+		{
+			name:    "a newcomer without copies: the small table moves, the large one warms up",
+			members: []BalanceMember{withEnds(coop("a", 0, 1, 2), 500, 0, 1, 2), withEnds(coop("b", 3, 4, 5), 10001, 3, 4, 5), coop("c")},
+			active:  map[string][]int32{"a": {0, 1}, "b": {3, 4, 5}},
+			inc:     map[string][]int32{"c": {2}},
+			warmup:  map[string][]int32{"c": {5}},
+			probe:   true,
+		},
+		{
+			name: "crash: a small orphan goes to the member below quota at once, not to a stale copy",
+			members: []BalanceMember{
+				withCopies(withEnds(coop("a", 0, 1, 2), 900, 3), 300, 3),
+				coop("b", 4, 5),
+			},
+			active: map[string][]int32{"a": {0, 1, 2}, "b": {3, 4, 5}},
 		},
 		{
 			name: "crash: the orphans go to the freshest standbys",
@@ -325,6 +365,9 @@ func randomMembers(r *rand.Rand, np int) []BalanceMember {
 		for i := range ms {
 			if r.IntN(3) == 0 {
 				ms[i].State.Copies = append(ms[i].State.Copies, PartitionLag{p, []int64{0, 5000, 10000, 10001, 40000}[r.IntN(5)]})
+			}
+			if r.IntN(4) == 0 {
+				ms[i].State.Ends = append(ms[i].State.Ends, PartitionEnd{p, []int64{0, 3000, 10000, 10001, 60000}[r.IntN(5)]})
 			}
 		}
 	}

@@ -12,8 +12,10 @@ import (
 // the fields of the versions it knows and ignores what a newer member
 // appended, so that a rolling upgrade can add fields (the rule Kafka
 // Streams' SubscriptionInfo follows with its "latest supported version").
+//
+// Member state versions: 1 up to Copies; 2 adds Ends.
 const (
-	memberStateVersion     = 1
+	memberStateVersion     = 2
 	groupAssignmentVersion = 1
 )
 
@@ -53,6 +55,21 @@ type MemberState struct {
 	// standbys, warm-ups and storage left from an earlier assignment, each
 	// with its lag. Active partitions have lag 0 by definition.
 	Copies []PartitionLag
+	// Ends are the table topic's end offsets (high-water marks) of the
+	// partitions this member knows them for: those it processes and
+	// those it keeps copies of. The leader takes a member without a copy
+	// of a partition to be that far behind, as Kafka Streams counts a
+	// task's whole changelog as the lag of a client without its state, so
+	// that a small table moves without a warm-up. Absent (version 1): the
+	// lag of a member without a copy is unknown.
+	Ends []PartitionEnd
+}
+
+// PartitionEnd is the end offset of one partition's table topic, as a
+// member last saw it.
+type PartitionEnd struct {
+	Partition int32
+	End       int64
 }
 
 // Lag returns the lag of the member's copy of partition p, 0 for an active
@@ -70,8 +87,8 @@ func (s *MemberState) Lag(p int32) (int64, bool) {
 }
 
 // EncodeMemberState returns the wire form of s: version, query address,
-// flags, generation, active partitions, copies with their lags (big-endian
-// fixed-width integers, length-prefixed lists).
+// flags, generation, active partitions, copies with their lags, table ends
+// (big-endian fixed-width integers, length-prefixed lists).
 func EncodeMemberState(s MemberState) []byte {
 	b := binary.BigEndian.AppendUint16(nil, memberStateVersion)
 	b = appendString(b, s.QueryAddress)
@@ -90,6 +107,11 @@ func EncodeMemberState(s MemberState) []byte {
 		b = binary.BigEndian.AppendUint32(b, uint32(c.Partition))
 		b = binary.BigEndian.AppendUint64(b, uint64(c.Lag))
 	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s.Ends)))
+	for _, e := range s.Ends {
+		b = binary.BigEndian.AppendUint32(b, uint32(e.Partition))
+		b = binary.BigEndian.AppendUint64(b, uint64(e.End))
+	}
 	return b
 }
 
@@ -102,7 +124,8 @@ func DecodeMemberState(data []byte) (MemberState, error) {
 		return s, nil
 	}
 	d := decoder{b: data}
-	if v := d.uint16(); d.err == nil && v < memberStateVersion {
+	v := d.uint16()
+	if d.err == nil && v < 1 {
 		return s, fmt.Errorf("member state version %d: %w", v, ErrBadUserData)
 	}
 	s.QueryAddress = d.string()
@@ -111,14 +134,13 @@ func DecodeMemberState(data []byte) (MemberState, error) {
 	s.Probe = flags&2 != 0
 	s.Generation = int32(d.uint32())
 	s.Active = d.partitions()
-	n := d.count(12)
-	for range n {
-		p := int32(d.uint32())
-		lag := int64(d.uint64())
-		if lag < 0 {
-			d.fail("negative lag")
-		}
+	d.partitionCounts("lag", func(p int32, lag int64) {
 		s.Copies = append(s.Copies, PartitionLag{Partition: p, Lag: lag})
+	})
+	if v >= 2 {
+		d.partitionCounts("end offset", func(p int32, end int64) {
+			s.Ends = append(s.Ends, PartitionEnd{Partition: p, End: end})
+		})
 	}
 	if d.err != nil {
 		return MemberState{Generation: -1}, fmt.Errorf("member state: %w", d.err)
@@ -319,6 +341,19 @@ func (d *decoder) count(minSize int) int {
 		return 0
 	}
 	return int(n)
+}
+
+// partitionCounts reads a list of partitions, each with a non-negative
+// 64-bit number (a lag, an end offset), passing each pair to add.
+func (d *decoder) partitionCounts(what string, add func(p int32, n int64)) {
+	for range d.count(12) {
+		p := int32(d.uint32())
+		n := int64(d.uint64())
+		if n < 0 {
+			d.fail("negative " + what)
+		}
+		add(p, n)
+	}
 }
 
 func (d *decoder) partitions() []int32 {

@@ -12,7 +12,7 @@ func TestMemberStateRoundTrip(t *testing.T) {
 	for _, s := range []MemberState{
 		{Generation: -1},
 		{QueryAddress: "10.0.0.1:9095", Cooperative: true, Probe: true, Generation: 42, Active: []int32{0, 3},
-			Copies: []PartitionLag{{1, 0}, {2, 12345}, {7, 1 << 40}}},
+			Copies: []PartitionLag{{1, 0}, {2, 12345}, {7, 1 << 40}}, Ends: []PartitionEnd{{0, 17}, {1, 0}, {3, 1 << 41}}},
 	} {
 		got, err := DecodeMemberState(EncodeMemberState(s))
 		if err != nil || !reflect.DeepEqual(got, s) {
@@ -23,12 +23,21 @@ func TestMemberStateRoundTrip(t *testing.T) {
 		t.Fatalf("empty user data: %+v, %v", s, err)
 	}
 	// a newer member appended fields: they are ignored
-	b := append(EncodeMemberState(MemberState{QueryAddress: "x", Generation: 1}), 9, 9, 9)
-	b[1] = 2
-	if s, err := DecodeMemberState(b); err != nil || s.QueryAddress != "x" {
+	b := append(EncodeMemberState(MemberState{QueryAddress: "x", Generation: 1, Ends: []PartitionEnd{{2, 5}}}), 9, 9, 9)
+	b[1] = 3
+	if s, err := DecodeMemberState(b); err != nil || s.QueryAddress != "x" || !reflect.DeepEqual(s.Ends, []PartitionEnd{{2, 5}}) {
 		t.Fatalf("newer version: %+v, %v", s, err)
 	}
-	for _, bad := range [][]byte{{0, 0}, {0, 1, 0, 5, 'a'}, EncodeMemberState(MemberState{Copies: []PartitionLag{{0, -1}}})} {
+	// an older member (version 1) sends no ends: its state decodes
+	// without them
+	v1 := EncodeMemberState(MemberState{QueryAddress: "x", Generation: 1, Copies: []PartitionLag{{4, 7}}})
+	v1 = v1[:len(v1)-4] // the empty list of ends
+	v1[1] = 1
+	if s, err := DecodeMemberState(v1); err != nil || !reflect.DeepEqual(s, MemberState{QueryAddress: "x", Generation: 1, Copies: []PartitionLag{{4, 7}}}) {
+		t.Fatalf("version 1: %+v, %v", s, err)
+	}
+	for _, bad := range [][]byte{{0, 0}, {0, 1, 0, 5, 'a'}, EncodeMemberState(MemberState{Copies: []PartitionLag{{0, -1}}}),
+		EncodeMemberState(MemberState{Ends: []PartitionEnd{{0, -1}}}), v1[:len(v1)-1]} {
 		if _, err := DecodeMemberState(bad); !errors.Is(err, ErrBadUserData) {
 			t.Errorf("decode %v: %v, want ErrBadUserData", bad, err)
 		}
@@ -61,7 +70,7 @@ func TestGroupAssignmentRoundTrip(t *testing.T) {
 // whatever decodes encodes back to an equivalent state.
 func FuzzDecodeMemberState(f *testing.F) {
 	f.Add([]byte{})
-	f.Add(EncodeMemberState(MemberState{QueryAddress: "h:1", Cooperative: true, Generation: 3, Active: []int32{1}, Copies: []PartitionLag{{2, 5}}}))
+	f.Add(EncodeMemberState(MemberState{QueryAddress: "h:1", Cooperative: true, Generation: 3, Active: []int32{1}, Copies: []PartitionLag{{2, 5}}, Ends: []PartitionEnd{{1, 9}}}))
 	f.Add([]byte{0, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := DecodeMemberState(data)

@@ -62,6 +62,10 @@ type statsCollector struct {
 	s         Snapshot // Stalled is computed by snapshot
 	mode      int
 	lastWrite time.Time
+	// stored is the highest offset StoreOffset stored, if hasStored: a
+	// processor's own writes move its table's end past Hwm.
+	stored    int64
+	hasStored bool
 }
 
 func (c *statsCollector) setStatus(s Status) {
@@ -117,13 +121,30 @@ func (c *statsCollector) countApplied(offset int64, size int) {
 	c.mu.Unlock()
 }
 
-// countWrite counts one offset stored by StoreOffset.
-func (c *statsCollector) countWrite() {
+// countWrite counts offset, stored by StoreOffset.
+func (c *statsCollector) countWrite(offset int64) {
 	now := time.Now()
 	c.mu.Lock()
 	c.s.WritesCount++
 	c.lastWrite = now
+	if !c.hasStored || offset > c.stored {
+		c.stored, c.hasStored = offset, true
+	}
 	c.mu.Unlock()
+}
+
+// end is Table.End.
+func (c *statsCollector) end() (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.s.RecoveryStart.IsZero() {
+		return 0, false
+	}
+	end := max(c.s.Hwm, c.s.Offset+1)
+	if c.hasStored {
+		end = max(end, c.stored+1)
+	}
+	return end, true
 }
 
 func (c *statsCollector) snapshot() Snapshot {

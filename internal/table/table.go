@@ -364,7 +364,7 @@ func (t *Table) storeOffsetLocked(offset int64) {
 	if err != nil {
 		t.log.Printf("goka: storing offset %d of %s/%d: %v", offset, t.topic, t.partition, err)
 	}
-	t.stats.countWrite()
+	t.stats.countWrite(offset)
 }
 
 // Recovered returns a channel closed once the table is recovered.
@@ -391,3 +391,11 @@ func (t *Table) markRecovered() error {
 
 // Snapshot returns the table's statistics.
 func (t *Table) Snapshot() Snapshot { return t.stats.snapshot() }
+
+// End returns the end offset of the table topic's partition as the table
+// last knew it: the high-water mark its last Run recovered to (for a
+// followed table, the last one its consumer saw), or past the last offset
+// applied or stored, if further (a processor's own writes). False before a
+// Run read the high-water mark. The cooperative strategy takes it as the
+// lag of a member without a copy.
+func (t *Table) End() (int64, bool) { return t.stats.end() }

@@ -589,3 +589,39 @@ func TestRunBeforeConsume(t *testing.T) {
 		})
 	}
 }
+
+// TestEnd: unknown before a Run read the high-water mark; then the
+// high-water mark, a followed record beyond it, or past the last offset
+// a processor stored.
+func TestEnd(t *testing.T) {
+	tb := newTestTable(t, storage.NewMemory(), &fakeConsumer{end: 20}, &fakeOffsets{hwm: 5})
+	if end, ok := tb.End(); ok {
+		t.Fatalf("End before Run = %d, true", end)
+	}
+	if err := tb.Run(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	if end, ok := tb.End(); !ok || end != 5 {
+		t.Fatalf("End after recovery = %d, %v; want 5", end, ok)
+	}
+	tb.StoreOffset(8)
+	tb.StoreOffset(7)
+	if end, ok := tb.End(); !ok || end != 9 {
+		t.Fatalf("End after storing offset 8 = %d, %v; want 9", end, ok)
+	}
+
+	followed := newTestTable(t, storage.NewMemory(), &fakeConsumer{end: 20}, &fakeOffsets{hwm: 5})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- followed.Run(ctx, true) }()
+	for followed.Snapshot().InputLastOffset < 19 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if end, ok := followed.End(); !ok || end != 20 {
+		t.Fatalf("End of a followed table at offset 19 = %d, %v; want 20", end, ok)
+	}
+}
