@@ -193,20 +193,18 @@ func (p *Processor) memberState() kafka.MemberState {
 	// The table ends this member knows, so that the leader can tell how
 	// far a member without a copy would have to recover (a small table
 	// moves at once instead of warming up).
-	known := slices.Concat(slices.Collect(maps.Keys(p.partitions)), slices.Collect(maps.Keys(p.standby)))
-	slices.Sort(known)
-	for _, part := range slices.Compact(known) {
-		var t *partitionTable
-		if pp, ok := p.partitions[part]; ok {
-			t = pp.table
-		} else {
-			t = p.standby[part].table
-		}
-		if t == nil {
-			continue
-		}
-		if end, ok := t.End(); ok {
-			st.Ends = append(st.Ends, kafka.PartitionEnd{Partition: part, End: end})
+	tables := make(map[int32]*partitionTable, len(p.partitions)+len(p.standby))
+	for part, sb := range p.standby {
+		tables[part] = sb.table
+	}
+	for part, pp := range p.partitions { // over a standby stopping for it
+		tables[part] = pp.table
+	}
+	for _, part := range slices.Sorted(maps.Keys(tables)) {
+		if t := tables[part]; t != nil {
+			if end, ok := t.End(); ok {
+				st.Ends = append(st.Ends, kafka.PartitionEnd{Partition: part, End: end})
+			}
 		}
 	}
 	return st
