@@ -129,6 +129,18 @@ type scaleInstance struct {
 	recs *recoveries
 }
 
+// startScaleInstance runs a processor of graph with its storage in dir (a
+// new temporary one if empty) and opts, recording its rebalances and
+// group-table recoveries.
+func startScaleInstance(t *testing.T, brokers []string, graph *goka.GroupGraph, dir string, opts ...goka.ProcessorOption) *scaleInstance {
+	t.Helper()
+	in := &scaleInstance{reb: new(rebalances), recs: new(recoveries)}
+	p, err := goka.NewProcessor(brokers, graph, procOpts(t, dir, append(slices.Clone(opts), goka.WithObserver(in.reb, in.recs))...)...)
+	require.NoError(t, err)
+	in.p, in.run = p, run(t, p.Run)
+	return in
+}
+
 // settled reports whether the running instances process parts partitions
 // together, each exactly once, recovered, and evenly spread (at most one
 // partition between the most and the least loaded instance), with no
@@ -270,16 +282,11 @@ func TestCooperativeScale(t *testing.T) {
 			next := 0
 			start := func() {
 				next++
-				in := &scaleInstance{reb: new(rebalances), recs: new(recoveries)}
-				opts := procOpts(t, "", append(slices.Clone(tt.opts), goka.WithObserver(in.reb, in.recs))...)
+				opts := slices.Clone(tt.opts)
 				if debugSettle {
 					opts = append(opts, goka.WithLogger(tlog{t}))
 				}
-				p, err := goka.NewProcessor(brokers, w.graph(next), opts...)
-				require.NoError(t, err)
-				in.p = p
-				in.run = run(t, p.Run)
-				insts = append(insts, in)
+				insts = append(insts, startScaleInstance(t, brokers, w.graph(next), "", opts...))
 			}
 			var steps []string
 			settle := func(step string) {
@@ -418,11 +425,7 @@ func TestCooperativeUpgrade(t *testing.T) {
 	dirs := []string{t.TempDir(), t.TempDir()}
 	insts := make([]*scaleInstance, 2)
 	start := func(i int, opts ...goka.ProcessorOption) {
-		in := &scaleInstance{reb: new(rebalances), recs: new(recoveries)}
-		p, err := goka.NewProcessor(brokers, w.graph(i), procOpts(t, dirs[i], append(opts, goka.WithObserver(in.reb))...)...)
-		require.NoError(t, err)
-		in.p, in.run = p, run(t, p.Run)
-		insts[i] = in
+		insts[i] = startScaleInstance(t, brokers, w.graph(i), dirs[i], opts...)
 	}
 	settle := func(step string) {
 		eventually(t, 60*time.Second, func() bool { return settled(insts, parts) }, "group did not settle after %s", step)
@@ -748,12 +751,8 @@ func TestCooperativeWarmupByTableSize(t *testing.T) {
 			brokers := cluster(t, map[string]int{w.input: parts})
 			var insts []*scaleInstance
 			start := func(i int) {
-				in := &scaleInstance{reb: new(rebalances)}
-				p, err := goka.NewProcessor(brokers, w.graph(i), procOpts(t, "",
-					append([]goka.ProcessorOption{goka.WithCooperativeRebalance(), goka.WithObserver(in.reb), debugLogger(t)}, tt.opts...)...)...)
-				require.NoError(t, err)
-				in.p, in.run = p, run(t, p.Run)
-				insts = append(insts, in)
+				insts = append(insts, startScaleInstance(t, brokers, w.graph(i), "",
+					append([]goka.ProcessorOption{goka.WithCooperativeRebalance(), debugLogger(t)}, tt.opts...)...))
 			}
 			start(0)
 			eventually(t, 60*time.Second, func() bool { return settled(insts, parts) }, "first instance did not settle")
