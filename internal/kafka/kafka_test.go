@@ -7,6 +7,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"hash/fnv"
+	"io"
 	"slices"
 	"testing"
 	"time"
@@ -50,6 +51,7 @@ func TestTransientError(t *testing.T) {
 		{sarama.ErrBrokerNotAvailable, true},
 		{sarama.ErrReplicaNotAvailable, true},
 		{sarama.ErrNotConnected, true},
+		{fmt.Errorf("offset of t/4 at -1: %w", io.EOF), true},
 		{sarama.ErrClosedClient, false},
 		{fmt.Errorf("offset of t/0: %w", sarama.ErrNotLeaderForPartition), true},
 		{errors.Join(errors.New("x"), sarama.ErrOutOfBrokers), true},
