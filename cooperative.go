@@ -337,6 +337,10 @@ func (h *groupHandler) release(session sarama.ConsumerGroupSession, claim sarama
 	part := claim.Partition()
 	if closed || session.Context().Err() == nil {
 		p.mu.Lock()
+		for pp.next != nil {
+			// Replaced by a restart: stop its successor.
+			pp = pp.next
+		}
 		if p.partitions[part] == pp {
 			delete(p.partitions, part)
 			p.stopping[part] = pp
@@ -346,7 +350,9 @@ func (h *groupHandler) release(session sarama.ConsumerGroupSession, claim sarama
 		p.mu.Unlock()
 		pp.cancel()
 	}
-	<-pp.done
+	for next := pp.successor(); next != nil; next = pp.successor() {
+		pp = next // started under the ended session: it ends too
+	}
 	if !closed {
 		// A stopped partition whose claim is not revoked yet: wait for the
 		// revocation, since a ConsumeClaim that returns before it ends the

@@ -56,11 +56,19 @@
 //     Consumer.IsolationLevel = sarama.ReadCommitted; a View:
 //     WithViewReadCommitted), or they also see aborted records and the
 //     records of open transactions.
-//   - A failed transaction (a produce or commit error, a fenced producer)
-//     is aborted and logged, and the instance rejoins the group; Run
-//     returns an error wrapping ErrTransactionAborted only after ten in a
-//     row. A callback error still stops the processor; its transaction is
-//     aborted.
+//   - A failed transaction (a produce or commit error) is aborted and
+//     logged, and its partition restarts on its own while the others go
+//     on, as Kafka Streams revives a corrupted task: a new producer of the
+//     same transactional ID, recovery from committed table state, then the
+//     input messages since the last commit again, which the partition
+//     keeps in memory (one commit interval's worth) because sarama's claims
+//     cannot seek back; those that the group's committed offsets already
+//     cover are dropped. TransactionStats.Restarts counts these restarts.
+//     A fenced producer or group member (the partition moved on), a
+//     failure during a broker outage and a sixth restart in a row make the
+//     instance rejoin the group instead; Run returns an error wrapping
+//     ErrTransactionAborted only after ten rejoins in a row. A callback
+//     error still stops the processor; its transaction is aborted.
 //   - DeferCommit holds the partition's transaction open until the
 //     function is called: the partition stops taking messages at the next
 //     commit until then (for at most 10 s when it stops, after which the

@@ -37,9 +37,18 @@ import (
 //     the partition's unacknowledged writes), together with the table
 //     offset in the next storage flush: storage never holds what Kafka does
 //     not, and after a crash only the tail is replayed.
-//   - A failed commit is aborted; the partition stops and the instance
-//     rejoins the group, so that every partition resumes from committed
-//     offsets and committed table state. A callback error stops the
+//   - A failed transaction is aborted and its partition restarts on its
+//     own, as Kafka Streams revives a corrupted task without rejoining its
+//     group: a new producer of the same ID, which fences the old one and
+//     ends its transaction; recovery from committed table state; then the
+//     input messages of the aborted transaction again, which the partition
+//     kept since its last commit (sarama's claims cannot seek back), less
+//     those the group's committed offsets already cover (a commit whose
+//     answer was lost may have succeeded). The other partitions go on. A
+//     fenced producer or group member (the partition moved on), a failure
+//     in an outage or while the partition stops, and too many restarts in
+//     a row make the instance rejoin the group instead, so that every
+//     partition resumes from committed offsets. A callback error stops the
 //     processor, as under at-least-once; its transaction is aborted.
 
 // maxTxnRejoins bounds how many transactions in a row may fail before the
@@ -47,6 +56,16 @@ import (
 // misconfigured transaction coordinator) would otherwise make it rejoin
 // forever.
 const maxTxnRejoins = 10
+
+// maxTxnRestarts bounds how many times in a row a partition restarts on its
+// own after an aborted transaction; the next failure makes the instance
+// rejoin (and counts towards maxTxnRejoins).
+const maxTxnRestarts = 5
+
+// txnRestartBackoff is how much longer each further restart in a row of a
+// partition waits before it creates its producer: the first restarts at
+// once.
+const txnRestartBackoff = 200 * time.Millisecond
 
 // transactionalID is the transactional ID of a partition's producer.
 func transactionalID(group Group, partition int32) string {
@@ -59,7 +78,13 @@ func transactionalID(group Group, partition int32) string {
 type partitionTxn struct {
 	id   string
 	prod *producer
-	meta *sarama.ConsumerGroupMetadata
+	// client is prod's client, for the committed offsets a restart
+	// fetches; closed after prod.
+	client sarama.Client
+	meta   *sarama.ConsumerGroupMetadata
+	// uncommitted are the input messages taken since the last commit, in
+	// order: a restart after an abort processes them again.
+	uncommitted []*sarama.ConsumerMessage
 
 	open     bool
 	began    time.Time
@@ -97,6 +122,7 @@ type txnStats struct {
 	sumLatency time.Duration
 	maxLatency time.Duration
 	lastErr    error
+	restarts   int64
 }
 
 // TransactionStats are the transactions of a partition under ExactlyOnce:
@@ -111,6 +137,10 @@ type TransactionStats struct {
 	AvgLatency  time.Duration // mean commit latency
 	MaxLatency  time.Duration
 	LastAbortBy string // the cause of the last abort, if any
+	// Restarts counts the times the partition restarted on its own from
+	// its last commit after an aborted transaction, without the instance
+	// rejoining its group.
+	Restarts int64
 }
 
 func (s *txnStats) committed(latency time.Duration, now time.Time) {
@@ -129,11 +159,24 @@ func (s *txnStats) aborted(cause error) {
 	s.lastErr = cause
 }
 
+// inherit carries the counts of o, the transactions of the partition
+// processor a restart replaces, over to s, with one more restart.
+func (s *txnStats) inherit(o *txnStats) {
+	o.mu.Lock()
+	c := txnStats{commits: o.commits, aborts: o.aborts, lastCommit: o.lastCommit, sumLatency: o.sumLatency,
+		maxLatency: o.maxLatency, lastErr: o.lastErr, restarts: o.restarts + 1}
+	o.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.commits, s.aborts, s.lastCommit, s.sumLatency = c.commits, c.aborts, c.lastCommit, c.sumLatency
+	s.maxLatency, s.lastErr, s.restarts = c.maxLatency, c.lastErr, c.restarts
+}
+
 func (t *partitionTxn) snapshot() *TransactionStats {
 	s := &t.stats
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ts := &TransactionStats{ID: t.id, Commits: s.commits, Aborts: s.aborts, LastCommit: s.lastCommit, MaxLatency: s.maxLatency}
+	ts := &TransactionStats{ID: t.id, Commits: s.commits, Aborts: s.aborts, LastCommit: s.lastCommit, MaxLatency: s.maxLatency, Restarts: s.restarts}
 	if s.commits > 0 {
 		ts.AvgLatency = s.sumLatency / time.Duration(s.commits)
 	}
@@ -144,7 +187,7 @@ func (t *partitionTxn) snapshot() *TransactionStats {
 }
 
 // txnError is a transaction the partition could not commit: it was
-// aborted, and the instance rejoins the group.
+// aborted, and the partition restarts or the instance rejoins the group.
 type txnError struct {
 	partition int32
 	cause     error
@@ -168,12 +211,13 @@ func (pp *partitionProcessor) openTxn(ctx context.Context) error {
 	cfg.Producer.Transaction.ID = id
 	cfg.Producer.Partitioner = sarama.NewCustomHashPartitioner(pp.opts.hasher)
 	var (
-		prod *producer
-		err  error
-		done = make(chan struct{})
+		prod   *producer
+		client sarama.Client
+		err    error
+		done   = make(chan struct{})
 	)
 	pp.bg.Go(func() {
-		prod, err = newProducer(pp.proc.brokers, &cfg)
+		prod, client, err = newTxnProducer(pp.proc.brokers, &cfg)
 		close(done)
 	})
 	select {
@@ -183,6 +227,7 @@ func (pp *partitionProcessor) openTxn(ctx context.Context) error {
 			<-done
 			if prod != nil {
 				_ = prod.Close()
+				_ = client.Close()
 			}
 		})
 		return nil
@@ -190,7 +235,7 @@ func (pp *partitionProcessor) openTxn(ctx context.Context) error {
 	if err != nil {
 		return &txnError{partition: pp.partition, cause: fmt.Errorf("initializing transactional producer %q: %w", id, err)}
 	}
-	pp.txn.prod = prod
+	pp.txn.prod, pp.txn.client = prod, client
 	pp.producer = prod
 	pp.txn.meta = &sarama.ConsumerGroupMetadata{
 		GroupID:      string(pp.graph.Group()),
@@ -201,6 +246,20 @@ func (pp *partitionProcessor) openTxn(ctx context.Context) error {
 		pp.txn.meta.GroupInstanceID = &inst
 	}
 	return nil
+}
+
+// newTxnProducer creates a transactional producer on a client of its own,
+// which the caller closes after the producer.
+func newTxnProducer(brokers []string, cfg *sarama.Config) (*producer, sarama.Client, error) {
+	client, err := sarama.NewClient(brokers, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating producer on %v: %w", brokers, err)
+	}
+	ap, err := sarama.NewAsyncProducerFromClient(client)
+	if err != nil {
+		return nil, nil, errors.Join(fmt.Errorf("creating producer on %v: %w", brokers, err), client.Close())
+	}
+	return wrapProducer(ap), client, nil
 }
 
 // beginTxn opens a transaction if none is open; sarama's BeginTxn is a
@@ -297,6 +356,9 @@ func (pp *partitionProcessor) commitTxn(ctx context.Context, stopping bool) erro
 	for _, in := range pp.inputs {
 		in.committedNext = in.txnNext
 	}
+	clear(t.uncommitted)
+	t.uncommitted = t.uncommitted[:0]
+	pp.restarts = 0
 	// CommitTxn returned once every message of the transaction was
 	// acknowledged; their promises complete on the acknowledgement
 	// goroutine: wait for them, then apply the table writes.
@@ -463,7 +525,11 @@ func (pp *partitionProcessor) closeTxn() error {
 	if t.open {
 		pp.abandonTxn(errors.New("partition stopped"))
 	}
-	if err := t.prod.Close(); err != nil {
+	err := t.prod.Close()
+	if cerr := t.client.Close(); cerr != nil && !errors.Is(cerr, sarama.ErrClosedClient) {
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
 		return fmt.Errorf("closing transactional producer %q: %w", t.id, err)
 	}
 	return nil

@@ -45,8 +45,9 @@ var (
 	// ErrInvalidProducerEpoch) or group member (sarama.ErrIllegalGeneration,
 	// ErrUnknownMemberId) after the partition moved to another instance.
 	// Nothing of such a transaction becomes visible; the processor logs it
-	// and rejoins the group, and Run returns it only when many
-	// transactions in a row failed.
+	// and restarts the partition from its last commit (or, when fenced,
+	// rejoins the group), and Run returns it only when many transactions
+	// in a row failed.
 	ErrTransactionAborted = errors.New("transaction aborted")
 	// ErrNotCooperative is returned by Processor.KeyOwner of a processor
 	// without the cooperative strategy, whose group does not share its

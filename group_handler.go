@@ -138,11 +138,10 @@ func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim s
 	if pp == nil {
 		return fmt.Errorf("claim of %s/%d without partition processor", claim.Topic(), claim.Partition())
 	}
-	in := pp.inputs[claim.Topic()]
-	if in == nil {
+	if pp.inputs[claim.Topic()] == nil {
 		return fmt.Errorf("claim of %s/%d: topic is not an input of group %q", claim.Topic(), claim.Partition(), pp.graph.Group())
 	}
-	closed := h.forward(session, claim, pp, in)
+	pp, closed := h.forward(session, claim, pp)
 	if h.p.opts.cooperative() {
 		h.release(session, claim, pp, closed)
 	}
@@ -151,13 +150,24 @@ func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim s
 
 // forward hands the claim's messages to pp once it recovered, until the
 // claim's messages close (it returns true), pp stops or the session ends.
-func (h *groupHandler) forward(session sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, pp *partitionProcessor, in *inputTopic) (closed bool) {
-	select {
-	case <-pp.recovered:
-	case <-pp.stopped:
-		return false
-	case <-session.Context().Done():
-		return false
+// A processor that a restart replaced (eos_restart.go) is followed by its
+// successor, which reads the same input channel; forward returns the last
+// one it handed messages to.
+func (h *groupHandler) forward(session sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim, pp *partitionProcessor) (_ *partitionProcessor, closed bool) {
+	in := pp.inputs[claim.Topic()]
+	for recovered := false; !recovered; {
+		select {
+		case <-pp.recovered:
+			recovered = true
+		case <-pp.stopped:
+			next := pp.successor()
+			if next == nil {
+				return pp, false
+			}
+			pp, in = next, next.inputs[claim.Topic()]
+		case <-session.Context().Done():
+			return pp, false
+		}
 	}
 	var (
 		msg *sarama.ConsumerMessage
@@ -172,11 +182,11 @@ func (h *groupHandler) forward(session sarama.ConsumerGroupSession, claim sarama
 			select {
 			case msg, ok = <-claim.Messages():
 			case <-session.Context().Done():
-				return false
+				return pp, false
 			}
 		}
 		if !ok {
-			return true
+			return pp, true
 		}
 		// The claim's high-water mark as of the fetch that brought msg:
 		// InputStats.OffsetLag is computed from it when msg is processed.
@@ -190,10 +200,28 @@ func (h *groupHandler) forward(session sarama.ConsumerGroupSession, claim sarama
 			continue
 		default:
 		}
+		// A successor reads the same channel: msg goes on to it.
+		if prev := pp; !h.send(session, &pp, msg) {
+			return pp, false
+		} else if pp != prev {
+			in = pp.inputs[claim.Topic()]
+		}
+	}
+}
+
+// send hands msg to *pp, following *pp to its successor when a restart
+// replaced it; false if *pp ended for good or the session ended.
+func (h *groupHandler) send(session sarama.ConsumerGroupSession, pp **partitionProcessor, msg *sarama.ConsumerMessage) bool {
+	for {
 		select {
-		case pp.input <- msg:
-		case <-pp.stopped:
-			return false
+		case (*pp).input <- msg:
+			return true
+		case <-(*pp).stopped:
+			next := (*pp).successor()
+			if next == nil {
+				return false
+			}
+			*pp = next
 		case <-session.Context().Done():
 			return false
 		}

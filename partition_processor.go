@@ -51,10 +51,20 @@ type partitionProcessor struct {
 	time *timeState
 
 	cancel    context.CancelFunc
-	recovered chan struct{} // closed when processing starts
-	stopped   chan struct{} // closed when processing ends
-	done      chan struct{} // closed when storages are closed
+	parent    context.Context // start's: a restart starts the successor under it
+	recovered chan struct{}   // closed when processing starts
+	stopped   chan struct{}   // closed when processing ends
+	done      chan struct{}   // closed when storages are closed
 	err       error
+
+	// Under ExactlyOnce, after an aborted transaction (eos_restart.go):
+	// replay are the input messages to process again before the input
+	// channel, restarts the restarts in a row that led to this processor
+	// (partition goroutine only), and next the processor that replaced
+	// this one, set under Processor.mu before done closes.
+	replay   []*sarama.ConsumerMessage
+	restarts int
+	next     *partitionProcessor
 }
 
 // inputTopic is what processing a message of one input topic needs, found
@@ -118,6 +128,7 @@ func newPartitionProcessor(proc *Processor, partition int32, session sarama.Cons
 
 // start runs the partition in a goroutine of its own until stop.
 func (pp *partitionProcessor) start(ctx context.Context) {
+	pp.parent = ctx
 	ctx, pp.cancel = context.WithCancel(ctx)
 	go func() {
 		defer close(pp.done)
@@ -134,8 +145,12 @@ func (pp *partitionProcessor) start(ctx context.Context) {
 		switch {
 		case err == nil:
 		case errors.As(err, &terr) && pp.proc.failure() == nil:
-			// Nothing of the transaction is visible: rejoining resumes
-			// every partition from what was committed.
+			// Nothing of the transaction is visible: the partition
+			// restarts from what was committed, or rejoining resumes
+			// every partition from there.
+			if pp.restart(ctx, err) {
+				return
+			}
 			pp.proc.txnFailed(err)
 		default:
 			pp.err = err
@@ -221,10 +236,16 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 	defer close(pp.stopped)
 	pp.state.SetState(PPStateRecovering)
 	if pp.txn != nil {
+		if !pp.restartDelay(ctx) {
+			return nil
+		}
 		// Before recovery: initializing the producer fences the previous
 		// owner's and ends its transaction, whose records recovery
 		// would otherwise wait for.
 		if err := pp.openTxn(ctx); err != nil || ctx.Err() != nil {
+			return err
+		}
+		if err := pp.dropCommittedReplay(ctx); err != nil || ctx.Err() != nil {
 			return err
 		}
 	}
@@ -285,6 +306,10 @@ func (pp *partitionProcessor) run(ctx context.Context) error {
 	pp.state.SetState(PPStateRunning)
 	close(pp.recovered)
 	defer pp.state.SetState(PPStateStopping)
+	if err := pp.processReplay(ctx); err != nil {
+		pp.abortOpenTxn(err)
+		return err
+	}
 
 	flush := time.NewTicker(pp.opts.storageFlushInterval)
 	defer flush.Stop()
@@ -441,6 +466,7 @@ func (pp *partitionProcessor) process(ctx context.Context, msg *sarama.ConsumerM
 	}
 	pp.stats.countInput(msg.Topic, len(msg.Value), msg.Offset, in.hwm.Load(), msg.Timestamp)
 	if pp.txn != nil {
+		pp.txn.uncommitted = append(pp.txn.uncommitted, msg)
 		if err := pp.beginTxn(); err != nil {
 			return err
 		}
