@@ -106,15 +106,19 @@ func (tt *Tester) SetTime(t time.Time) {
 	if !tt.waitStartup() {
 		return
 	}
+	// Held across the firings, as Consume holds it across its push: a
+	// timer callback emitting through an emitter must not wait for itself.
+	tt.settleMu.Lock()
+	defer tt.settleMu.Unlock()
 	for {
 		timer := tt.clock.next(t)
 		if timer == nil {
 			break
 		}
 		timer.f() // returns once the partition handled it
-		if !tt.settle() {
+		if !tt.settleLocked() {
 			return
 		}
 	}
-	tt.settle()
+	tt.settleLocked()
 }

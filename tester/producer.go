@@ -54,13 +54,16 @@ func (p *flushingProducer) Emit(topic string, key string, value []byte) *goka.Pr
 }
 
 func (p *flushingProducer) EmitWithHeaders(topic string, key string, value []byte, headers goka.Headers) *goka.Promise {
-	promise := p.tt.producer.EmitWithHeaders(topic, key, value, headers)
 	// A Consume in progress waits for this message too. Waiting here as
-	// well would deadlock when the emitter is used inside a callback.
-	if p.tt.settleMu.TryLock() {
-		defer p.tt.settleMu.Unlock()
-		p.tt.settleLocked()
+	// well would deadlock when the emitter is used inside a callback. The
+	// lock is tried before the push: a callback the message triggers may
+	// emit in turn, and must find it held.
+	if !p.tt.settleMu.TryLock() {
+		return p.tt.producer.EmitWithHeaders(topic, key, value, headers)
 	}
+	defer p.tt.settleMu.Unlock()
+	promise := p.tt.producer.EmitWithHeaders(topic, key, value, headers)
+	p.tt.settleLocked()
 	return promise
 }
 

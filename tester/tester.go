@@ -66,7 +66,9 @@ type Tester struct {
 	tmgr     *MockTopicManager
 
 	// settleMu serializes the waits for an idle system, so that an emitter
-	// used inside a callback can see that a Consume is already waiting.
+	// used inside a callback can see that a Consume is already waiting. It
+	// is held from before a Consume's push, or a timer's firing, to the end
+	// of the wait: everything a callback does happens while it is held.
 	settleMu sync.Mutex
 
 	// mu guards everything below, and the state of queues, clients,
@@ -359,8 +361,13 @@ func (tt *Tester) Consume(topic string, key string, msg interface{}, options ...
 	if !tt.waitStartup() {
 		return
 	}
+	// The lock is taken before the push: a callback that emits through an
+	// emitter of this tester must find it held, or its emit would wait for
+	// the idle system, which waits for that callback.
+	tt.settleMu.Lock()
+	defer tt.settleMu.Unlock()
 	tt.push(topic, key, data, opts.headers, opts.time)
-	tt.settle()
+	tt.settleLocked()
 }
 
 func isNil(v interface{}) bool {
