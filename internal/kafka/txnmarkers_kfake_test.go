@@ -1,0 +1,145 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// TestWriteAbortMarkers leaves a transaction open on a partition and ends
+// it with WriteAbortMarkers, as an operator's kafka-transactions.sh abort
+// would: the partition's last stable offset reaches its high-water mark.
+func TestWriteAbortMarkers(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	brokers := c.ListenAddrs()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V3_0_0_0
+	cfg.Producer.Idempotent = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Return.Successes = true
+	cfg.Net.MaxOpenRequests = 1
+	cfg.Producer.Transaction.ID = "open"
+	prod, err := sarama.NewSyncProducer(brokers, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	if err := prod.BeginTxn(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := prod.SendMessage(&sarama.ProducerMessage{Topic: "out", Partition: 0, Value: sarama.StringEncoder("v")}); err != nil {
+		t.Fatal(err)
+	}
+
+	client, err := sarama.NewClient(brokers, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	leader, err := client.Leader("out", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := func() []sarama.ProducerState {
+		t.Helper()
+		resp, err := leader.DescribeProducers(&sarama.DescribeProducersRequest{Topics: []sarama.DescribeProducersRequestTopic{{Name: "out", PartitionIndexes: []int32{0}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []sarama.ProducerState
+		for _, tp := range resp.Topics {
+			for _, p := range tp.Partitions {
+				for _, ap := range p.ActiveProducers {
+					if ap.CurrentTxnStartOffset >= 0 {
+						out = append(out, ap)
+					}
+				}
+			}
+		}
+		return out
+	}
+	producers := open()
+	if len(producers) != 1 {
+		t.Fatalf("open transactions: %d, want 1", len(producers))
+	}
+	ap := producers[0]
+	if lso, hwm := readCommittedEnd(t, brokers, "out"), mustOffset(t, client, "out"); lso >= hwm {
+		t.Fatalf("before the abort: last stable offset %d, high-water mark %d", lso, hwm)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = WriteAbortMarkers(ctx, leader.Addr(), cfg, []AbortMarker{{
+		ProducerID: ap.ProducerID, ProducerEpoch: int16(ap.ProducerEpoch), CoordinatorEpoch: ap.CoordinatorEpoch,
+		Topic: "out", Partitions: []int32{0},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// kfake's WriteTxnMarkers writes the marker and moves the last stable
+	// offset but leaves the producer state to its coordinator, so that
+	// DescribeProducers still lists the transaction: check the offset.
+	if lso, hwm := readCommittedEnd(t, brokers, "out"), mustOffset(t, client, "out"); lso != hwm {
+		t.Errorf("last stable offset %d, high-water mark %d", lso, hwm)
+	}
+
+	sasl := *cfg
+	sasl.Net.SASL.Enable = true
+	if err := WriteAbortMarkers(ctx, leader.Addr(), &sasl, nil); !errors.Is(err, ErrSASLUnsupported) {
+		t.Errorf("with SASL: %v, want ErrSASLUnsupported", err)
+	}
+	cctx, ccancel := context.WithCancel(context.Background())
+	ccancel()
+	if err := WriteAbortMarkers(cctx, leader.Addr(), cfg, nil); err == nil {
+		t.Error("a cancelled context did not fail")
+	}
+}
+
+// readCommittedEnd returns the last stable offset of topic's partition 0,
+// asked with ListOffsets read_committed on a raw connection.
+func readCommittedEnd(t *testing.T, brokers []string, topic string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	c, err := dialRaw(ctx, brokers[0], sarama.NewConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.Version = 4
+	req.ReplicaID = -1
+	req.IsolationLevel = 1
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewListOffsetsRequestTopicPartition()
+	rp.Partition, rp.Timestamp, rp.CurrentLeaderEpoch = 0, -1, -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	kresp, err := c.request(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := kresp.(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0]
+	if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+		t.Fatal(err)
+	}
+	return p.Offset
+}
+
+func mustOffset(t *testing.T, client sarama.Client, topic string) int64 {
+	t.Helper()
+	off, err := client.GetOffset(topic, 0, sarama.OffsetNewest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return off
+}
