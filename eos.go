@@ -566,7 +566,7 @@ func (p *Processor) fenceStale(ctx context.Context) ([]int32, error) {
 	}
 	done := make(chan result, 1)
 	p.bg.Go(func() {
-		fenced, err := p.fenceStaleSync()
+		fenced, err := p.fenceStaleSync(ctx)
 		done <- result{fenced, err}
 	})
 	select {
@@ -611,7 +611,7 @@ func (f fenceStreaks) observe(fenced []int32) []int32 {
 	return hanging
 }
 
-func (p *Processor) fenceStaleSync() ([]int32, error) {
+func (p *Processor) fenceStaleSync(ctx context.Context) ([]int32, error) {
 	cfg := *p.opts.txnConfig
 	cfg.ClientID = p.opts.clientID + "-fence"
 	client, err := sarama.NewClient(p.brokers, &cfg)
@@ -663,6 +663,13 @@ func (p *Processor) fenceStaleSync() ([]int32, error) {
 		_ = prod.Close()
 		fenced = append(fenced, part)
 		p.log.Printf("goka: processor %q: aborted the stale transaction of %q, whose offsets kept the session from starting", p.graph.Group(), c.Producer.Transaction.ID)
+	}
+	if len(fenced) > 0 {
+		ids := make([]string, len(fenced))
+		for i, part := range fenced {
+			ids[i] = transactionalID(p.graph.Group(), part)
+		}
+		errs = append(errs, p.abortHanging(ctx, cfg, ids))
 	}
 	return fenced, errors.Join(errs...)
 }
