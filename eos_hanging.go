@@ -120,11 +120,11 @@ func (p *Processor) abortHanging(ctx context.Context, cfg sarama.Config, ids []s
 	}
 	defer func() { _ = client.Close() }()
 	coord, err := describeTxns(client, ids)
-	if err != nil || len(coord) == 0 {
-		if err != nil {
-			err = fmt.Errorf("aborting hanging transactions: %w", err)
-		}
-		return err
+	if err != nil {
+		return fmt.Errorf("aborting hanging transactions: %w", err)
+	}
+	if len(coord) == 0 {
+		return nil
 	}
 	parts, err := describeProducers(client, p.writtenTopics())
 	markers := hangingMarkers(coord, parts, time.Now(), cfg.Producer.Transaction.Timeout)

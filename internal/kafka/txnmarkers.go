@@ -53,7 +53,7 @@ func WriteAbortMarkers(ctx context.Context, addr string, cfg *sarama.Config, mar
 		return fmt.Errorf("writing transaction markers to %s: %w", addr, err)
 	}
 	defer c.close()
-	version, err := c.version(ctx, 27, writeTxnMarkersVersion)
+	version, err := c.version(ctx, kmsg.WriteTxnMarkers.Int16(), writeTxnMarkersVersion)
 	if err != nil {
 		return fmt.Errorf("writing transaction markers to %s: %w", addr, err)
 	}
@@ -189,7 +189,7 @@ func decodeResponse(req kmsg.Request, corr int32, body []byte) (kmsg.Response, e
 	body = body[4:]
 	// Flexible responses have a header of tagged fields, but for
 	// ApiVersions, whose response header is always version 0.
-	if req.IsFlexible() && req.Key() != 18 {
+	if req.IsFlexible() && req.Key() != kmsg.ApiVersions.Int16() {
 		var err error
 		if body, err = skipTags(body); err != nil {
 			return nil, err
