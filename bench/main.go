@@ -92,10 +92,12 @@ type result struct {
 	CommittedSeconds float64 `json:"committed_seconds,omitempty"`
 	// Latency from emit to the output being readable committed (latency
 	// workloads), after the warm-up, and the largest latency of the
-	// warm-up's messages.
-	LatencyP50Ms float64 `json:"latency_p50_ms,omitempty"`
-	LatencyP99Ms float64 `json:"latency_p99_ms,omitempty"`
-	WarmupMaxMs  float64 `json:"warmup_max_ms,omitempty"`
+	// warm-up's messages; WarmupMaxAckMs is the largest time the emitter
+	// waited for the broker to acknowledge a warm-up message.
+	LatencyP50Ms   float64 `json:"latency_p50_ms,omitempty"`
+	LatencyP99Ms   float64 `json:"latency_p99_ms,omitempty"`
+	WarmupMaxMs    float64 `json:"warmup_max_ms,omitempty"`
+	WarmupMaxAckMs float64 `json:"warmup_max_ack_ms,omitempty"`
 }
 
 // workload is one row of the output.
@@ -121,6 +123,7 @@ type workload struct {
 	LatencyP50Ms           float64 `json:"latency_p50_ms,omitempty"`
 	LatencyP99Ms           float64 `json:"latency_p99_ms,omitempty"`
 	WarmupMaxMs            float64 `json:"warmup_max_ms,omitempty"`
+	WarmupMaxAckMs         float64 `json:"warmup_max_ack_ms,omitempty"`
 }
 
 type report struct {
@@ -232,7 +235,7 @@ func median(xs []float64) float64 {
 // row summarises the repetitions: median rate, median ratio to the
 // ceiling run of the same repetition, peak RSS of all.
 func (r *runs) row() workload {
-	var rates, ratios, secs, firsts, cpus, committed, p50s, p99s, warm []float64
+	var rates, ratios, secs, firsts, cpus, committed, p50s, p99s, warm, warmAck []float64
 	for i, res := range r.results {
 		rates = append(rates, r.rate(i))
 		if res.CommittedSeconds > 0 {
@@ -244,6 +247,7 @@ func (r *runs) row() workload {
 		p50s = append(p50s, res.LatencyP50Ms)
 		p99s = append(p99s, res.LatencyP99Ms)
 		warm = append(warm, res.WarmupMaxMs)
+		warmAck = append(warmAck, res.WarmupMaxAckMs)
 		if r.ceiling != nil && i < len(r.paired) {
 			ratios = append(ratios, r.rate(i)/r.paired[i])
 		}
@@ -261,6 +265,7 @@ func (r *runs) row() workload {
 		LatencyP50Ms:        median(p50s),
 		LatencyP99Ms:        median(p99s),
 		WarmupMaxMs:         median(warm),
+		WarmupMaxAckMs:      median(warmAck),
 	}
 	if r.ceiling != nil {
 		w.Ceiling = r.ceiling.name
@@ -390,7 +395,7 @@ func runParent(p params, out, only string, prof profiles, keepGoing bool, repeat
 					}
 					m.results = append(m.results, res)
 					m.rss = max(m.rss, rss)
-					fmt.Printf("  %-28s run %d: p50 %.1f ms, p99 %.1f ms (warm-up max %.1f ms)\n", name, rep+1, res.LatencyP50Ms, res.LatencyP99Ms, res.WarmupMaxMs)
+					fmt.Printf("  %-28s run %d: p50 %.1f ms, p99 %.1f ms (warm-up: largest latency %.1f ms, largest emitter acknowledgement %.1f ms)\n", name, rep+1, res.LatencyP50Ms, res.LatencyP99Ms, res.WarmupMaxMs, res.WarmupMaxAckMs)
 				}
 				if len(m.results) > 0 {
 					all = append(all, m)

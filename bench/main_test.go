@@ -4,7 +4,9 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestSelectWorkloads(t *testing.T) {
@@ -38,5 +40,30 @@ func TestSelectWorkloads(t *testing.T) {
 				t.Fatalf("selectWorkloads(%q) = %v, want %v", tt.only, names, tt.want)
 			}
 		})
+	}
+}
+
+func TestMaxDuration(t *testing.T) {
+	var m maxDuration
+	if got := m.load(); got != 0 {
+		t.Fatalf("zero value: %v, want 0", got)
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 1000 {
+				m.raise(time.Duration(i*4 + g))
+			}
+		}()
+	}
+	wg.Wait()
+	if got, want := m.load(), time.Duration(999*4+3); got != want {
+		t.Fatalf("after concurrent raises: %v, want %v", got, want)
+	}
+	m.raise(time.Nanosecond)
+	if got, want := m.load(), time.Duration(999*4+3); got != want {
+		t.Fatalf("a smaller raise lowered it: %v, want %v", got, want)
 	}
 }
