@@ -307,17 +307,51 @@ func (c *cbContext) emitRaw(topic, key string, data []byte, headers Headers, tw 
 	c.mu.Unlock()
 	c.pp.stats.countOutput(topic, len(data))
 	headers, span := c.pp.opts.obs.beginEmit(c, topic, key, headers, tw != nil)
+	if p, ok := c.pp.producer.(*producer); ok && span.empty() {
+		// The library's own producer, and no observer to tell: the message
+		// carries its handler, without a promise and a closure.
+		var h produceHandler = c
+		if tw != nil {
+			h = tw
+		}
+		p.emitHandled(topic, key, data, headers, h)
+		return
+	}
 	c.pp.producer.EmitWithHeaders(topic, key, data, headers).ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
 		span.end(msg, err)
-		if err != nil {
-			err = fmt.Errorf("producing to topic %q key %q: %w", topic, key, err)
-		}
+		err = produceError(topic, key, err)
 		if tw != nil {
 			tw.acked(msg, err)
 			return
 		}
 		c.finishOne(c.pp.produceFailed(err), true)
 	})
+}
+
+// produced completes an emit of the callback (a produceHandler).
+func (c *cbContext) produced(msg *sarama.ProducerMessage, err error) {
+	c.finishOne(c.pp.produceFailed(produceError(msg.Topic, messageKey(msg), err)), true)
+}
+
+// produced completes a table write once Kafka answered (a produceHandler).
+func (w *tableWrite) produced(msg *sarama.ProducerMessage, err error) {
+	w.acked(msg, produceError(msg.Topic, messageKey(msg), err))
+}
+
+// produceError names the message a produce error is about; nil stays nil.
+func produceError(topic, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("producing to topic %q key %q: %w", topic, key, err)
+}
+
+// messageKey is the key of a message the processor produced.
+func messageKey(msg *sarama.ProducerMessage) string {
+	if k, ok := msg.Key.(sarama.StringEncoder); ok {
+		return string(k)
+	}
+	return ""
 }
 
 func (c *cbContext) DeferCommit() func(error) {

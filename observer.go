@@ -418,6 +418,9 @@ func (o *observers) beginEmit(c *cbContext, topic, key string, headers Headers, 
 	return o.beginProduce(c.ctx, c.pp.graph.Group(), kind, topic, key, headers)
 }
 
+// empty reports whether no observer waits for the produce's result.
+func (s produceSpan) empty() bool { return len(s.done) == 0 }
+
 func (s produceSpan) end(msg *sarama.ProducerMessage, err error) {
 	if len(s.done) == 0 {
 		return

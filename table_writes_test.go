@@ -72,6 +72,42 @@ func TestRefusedTableWriteNeverReachesStorage(t *testing.T) {
 	require.Equal(t, map[string][]byte{"k": []byte("small")}, got)
 }
 
+// A message Kafka refuses stops the processor with an error that names
+// the message's topic and key, for a table write and for an emit alike
+// (both are produced with a handler instead of a promise, producer.go).
+func TestRefusedProduceNamesMessage(t *testing.T) {
+	big := strings.Repeat("x", 2<<20)
+	for _, tt := range []struct {
+		name string
+		cb   goka.ProcessCallback
+		want string
+	}{
+		{"table write", func(ctx goka.Context, msg interface{}) { ctx.SetValue(big) }, `producing to topic "named-table-write-table" key "k"`},
+		{"emit", func(ctx goka.Context, msg interface{}) { ctx.Emit("named-out", ctx.Key(), big) }, `producing to topic "named-out" key "k"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			group := goka.Group("named-" + strings.ReplaceAll(tt.name, " ", "-"))
+			brokers := cluster(t, map[string]int{"input": 1, "named-out": 1})
+			g := goka.DefineGroup(group,
+				goka.Input("input", new(codec.String), tt.cb),
+				goka.Output("named-out", new(codec.String)),
+				goka.Persist(new(codec.String)),
+			)
+			p, err := goka.NewProcessor(brokers, g, procOpts(t, t.TempDir())...)
+			require.NoError(t, err)
+			r := run(t, p.Run)
+			require.NoError(t, p.WaitForReady())
+			e := emitter(t, brokers, "input", new(codec.String))
+			require.NoError(t, e.EmitSync("k", "v"))
+			err = r.wait(t, 60*time.Second)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tt.want)
+			require.Contains(t, err.Error(), "MaxMessageBytes")
+			require.NoError(t, e.Finish())
+		})
+	}
+}
+
 // Context.Value sees the callback's own writes at once, before Kafka
 // acknowledged them, and deletes too.
 func TestContextValueSeesUnacknowledgedWrites(t *testing.T) {

@@ -73,7 +73,8 @@ func processEOS(ctx context.Context, p params, kind string, sb storage.Builder) 
 		_ = run.stop()
 		return result{}, err
 	}
-	res.CommittedSeconds, res.CPUSeconds = c.since(false), selfCPU()
+	res.CommittedSeconds = c.since(false)
+	res.endMeasurement()
 	// Local storage gets a transaction's writes just after its commit,
 	// which the committed offsets already show.
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -207,7 +208,8 @@ func latency(ctx context.Context, p params, eos bool) (result, error) {
 			return result{}, errors.Join(fmt.Errorf("%d of %d outputs read", read, latencyWarmup+latencyN), run.stop())
 		}
 	}
-	res := result{Messages: latencyN, Seconds: time.Since(began).Seconds(), CPUSeconds: selfCPU()}
+	res := result{Messages: latencyN, Seconds: time.Since(began).Seconds()}
+	res.endMeasurement()
 	slices.Sort(all)
 	res.LatencyP50Ms = float64(all[len(all)/2]) / float64(time.Millisecond)
 	res.LatencyP99Ms = float64(all[len(all)*99/100]) / float64(time.Millisecond)

@@ -87,6 +87,11 @@ type result struct {
 	// afterwards is not counted), else of the whole child, set by the
 	// parent.
 	CPUSeconds float64 `json:"cpu_seconds"`
+	// AllocBytes and Allocs are the heap bytes and objects the child
+	// allocated until its measurement ended, as CPUSeconds, or else until
+	// the workload returned (the ceilings, emit, the window workloads).
+	AllocBytes uint64 `json:"alloc_bytes,omitempty"`
+	Allocs     uint64 `json:"allocs,omitempty"`
 	// CommittedSeconds is the time from the first message until the input
 	// offsets are committed (process and kstreams workloads; 0 otherwise).
 	CommittedSeconds float64 `json:"committed_seconds,omitempty"`
@@ -120,10 +125,14 @@ type workload struct {
 	// shared machine.
 	CPUMicrosPerMsg        float64 `json:"cpu_us_per_msg"`
 	CeilingCPUMicrosPerMsg float64 `json:"ceiling_cpu_us_per_msg,omitempty"`
-	LatencyP50Ms           float64 `json:"latency_p50_ms,omitempty"`
-	LatencyP99Ms           float64 `json:"latency_p99_ms,omitempty"`
-	WarmupMaxMs            float64 `json:"warmup_max_ms,omitempty"`
-	WarmupMaxAckMs         float64 `json:"warmup_max_ack_ms,omitempty"`
+	// Heap bytes and objects allocated per message (the garbage the GC
+	// collects; with a small live heap it decides how often the GC runs).
+	AllocBytesPerMsg float64 `json:"alloc_bytes_per_msg,omitempty"`
+	AllocsPerMsg     float64 `json:"allocs_per_msg,omitempty"`
+	LatencyP50Ms     float64 `json:"latency_p50_ms,omitempty"`
+	LatencyP99Ms     float64 `json:"latency_p99_ms,omitempty"`
+	WarmupMaxMs      float64 `json:"warmup_max_ms,omitempty"`
+	WarmupMaxAckMs   float64 `json:"warmup_max_ack_ms,omitempty"`
 }
 
 type report struct {
@@ -235,7 +244,7 @@ func median(xs []float64) float64 {
 // row summarises the repetitions: median rate, median ratio to the
 // ceiling run of the same repetition, peak RSS of all.
 func (r *runs) row() workload {
-	var rates, ratios, secs, firsts, cpus, committed, p50s, p99s, warm, warmAck []float64
+	var rates, ratios, secs, firsts, cpus, committed, p50s, p99s, warm, warmAck, allocB, allocN []float64
 	for i, res := range r.results {
 		rates = append(rates, r.rate(i))
 		if res.CommittedSeconds > 0 {
@@ -248,6 +257,8 @@ func (r *runs) row() workload {
 		p99s = append(p99s, res.LatencyP99Ms)
 		warm = append(warm, res.WarmupMaxMs)
 		warmAck = append(warmAck, res.WarmupMaxAckMs)
+		allocB = append(allocB, float64(res.AllocBytes)/float64(res.Messages))
+		allocN = append(allocN, float64(res.Allocs)/float64(res.Messages))
 		if r.ceiling != nil && i < len(r.paired) {
 			ratios = append(ratios, r.rate(i)/r.paired[i])
 		}
@@ -266,6 +277,8 @@ func (r *runs) row() workload {
 		LatencyP99Ms:        median(p99s),
 		WarmupMaxMs:         median(warm),
 		WarmupMaxAckMs:      median(warmAck),
+		AllocBytesPerMsg:    median(allocB),
+		AllocsPerMsg:        median(allocN),
 	}
 	if r.ceiling != nil {
 		w.Ceiling = r.ceiling.name
@@ -517,7 +530,7 @@ func ceilingsText(rows []workload) string {
 
 func printTable(w io.Writer, rows []workload) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	if _, err := fmt.Fprintln(tw, "\nworkload\tmsgs/s\tcommitted msgs/s\tceiling msgs/s\tratio\tCPU µs/msg\tceiling CPU µs/msg\tpeak RSS MB\tfirst msg ms\t"); err != nil {
+	if _, err := fmt.Fprintln(tw, "\nworkload\tmsgs/s\tcommitted msgs/s\tceiling msgs/s\tratio\tCPU µs/msg\tceiling CPU µs/msg\tpeak RSS MB\tfirst msg ms\tB/msg\tallocs/msg\t"); err != nil {
 		return err
 	}
 	for _, r := range rows {
@@ -531,8 +544,8 @@ func printTable(w io.Writer, rows []workload) error {
 		if r.CommittedMsgsPerSec > 0 {
 			committed = fmt.Sprintf("%.0f", r.CommittedMsgsPerSec)
 		}
-		if _, err := fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%.2f\t%s\t%.0f\t%.0f\t\n", r.Name, r.MsgsPerSec, committed, ceil, ratio,
-			r.CPUMicrosPerMsg, ceilCPU, float64(r.PeakRSSBytes)/(1<<20), r.FirstMessageMs); err != nil {
+		if _, err := fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%.2f\t%s\t%.0f\t%.0f\t%.0f\t%.1f\t\n", r.Name, r.MsgsPerSec, committed, ceil, ratio,
+			r.CPUMicrosPerMsg, ceilCPU, float64(r.PeakRSSBytes)/(1<<20), r.FirstMessageMs, r.AllocBytesPerMsg, r.AllocsPerMsg); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -168,6 +169,9 @@ func runChild(name string, p params, cpuprof, memprof string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if res.AllocBytes == 0 {
+		res.AllocBytes, res.Allocs = selfAllocs()
 	}
 	res.Name = name
 	return json.NewEncoder(os.Stdout).Encode(res)
@@ -511,7 +515,8 @@ func process(ctx context.Context, p params, kind string, sb storage.Builder, ext
 	}
 	// CPU until the inputs are committed: with the write cache most of
 	// the table work happens after the last callback.
-	res.CommittedSeconds, res.CPUSeconds = c.since(false), selfCPU()
+	res.CommittedSeconds = c.since(false)
+	res.endMeasurement()
 	if err := verifyCounts(p, proc.Get, run, "counts"); err != nil {
 		return result{}, err
 	}
@@ -605,7 +610,8 @@ func viewRecovery(ctx context.Context, p params) (result, error) {
 	if err := waitRecovered(ctx, view.Recovered, run); err != nil {
 		return result{}, errors.Join(err, run.stop())
 	}
-	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs(), CPUSeconds: selfCPU()}
+	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs()}
+	res.endMeasurement()
 	if err := verifyCounts(p, view.Get, run, "view counts"); err != nil {
 		return result{}, err
 	}
@@ -625,7 +631,8 @@ func processorRecovery(ctx context.Context, p params) (result, error) {
 	if err := waitRecovered(ctx, proc.Recovered, run); err != nil {
 		return result{}, errors.Join(err, run.stop())
 	}
-	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs(), CPUSeconds: selfCPU()}
+	res := result{Messages: records.total(), Seconds: c.since(false), FirstMessageMs: c.firstMs()}
+	res.endMeasurement()
 	if err := verifyCounts(p, proc.Get, run, "recovered counts"); err != nil {
 		return result{}, err
 	}
@@ -685,4 +692,19 @@ func waitCount(ctx context.Context, n *atomic.Int64, want int64, run *bgRun) err
 		}
 	}
 	return nil
+}
+
+// endMeasurement records what the child used until its measurement ended:
+// CPU time and heap allocations.
+func (r *result) endMeasurement() {
+	r.CPUSeconds = selfCPU()
+	r.AllocBytes, r.Allocs = selfAllocs()
+}
+
+// selfAllocs returns the heap bytes and objects this process allocated so
+// far.
+func selfAllocs() (bytes, objects uint64) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc, ms.Mallocs
 }
