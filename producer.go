@@ -114,9 +114,9 @@ func (p *producer) finish(msg *sarama.ProducerMessage, err error) {
 
 // produceHandler gets the result of a message the processor produces for
 // a callback (its emits and table writes). It takes the place of a Promise
-// and the closure registered on it: the message is then the only
-// allocation of the emit, where the promise and the closure took two more
-// of 256 and 112 bytes per message.
+// and the closure registered on it: the message and its handler are then
+// one allocation of 192 bytes, where the message with its promise and the
+// closure took two, of 256 and 112 bytes.
 type produceHandler interface {
 	produced(msg *sarama.ProducerMessage, err error)
 }
