@@ -42,12 +42,17 @@
 //     group generation (KIP-447). An instance paused past its session
 //     timeout finds its late transaction refused: nothing it wrote becomes
 //     visible, and it rejoins. A dead owner's transaction that keeps the
-//     group's offsets unstable is aborted the same way; if three sessions
-//     in a row still fail on them, the processor logs that Kafka may hold
-//     a hanging transaction (KIP-664), which Kafka's kafka-transactions.sh
-//     lists (find-hanging). It does not abort it: the hanging transactions
-//     that broker restarts left in our system tests had been committed,
-//     and aborting them made their inputs be processed twice.
+//     group's offsets unstable is aborted the same way. A hanging
+//     transaction of such a producer (KIP-664: one a partition holds open
+//     at an older epoch while its coordinator no longer knows it, which a
+//     broker restart can leave) is then committed, once its last write is
+//     older than Producer.Transaction.Timeout: the ones broker restarts
+//     left in our system tests had been committed by their coordinator,
+//     and aborting them, as kafka-transactions.sh abort would, processed
+//     their inputs twice. That needs Kafka >= 3.6 (which refuses the
+//     records that could open a transaction nobody committed), the
+//     CLUSTER_ACTION permission and a connection without SASL. If three
+//     sessions in a row still fail on the offsets, the processor logs it.
 //   - Local storage never runs ahead of Kafka: a transaction's table writes
 //     reach storage only after it committed (Context.Value sees them at
 //     once), with the table offset in the next flush; after a crash only

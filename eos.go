@@ -566,7 +566,7 @@ func (p *Processor) fenceStale(ctx context.Context) ([]int32, error) {
 	}
 	done := make(chan result, 1)
 	p.bg.Go(func() {
-		fenced, err := p.fenceStaleSync()
+		fenced, err := p.fenceStaleSync(ctx)
 		done <- result{fenced, err}
 	})
 	select {
@@ -611,7 +611,7 @@ func (f fenceStreaks) observe(fenced []int32) []int32 {
 	return hanging
 }
 
-func (p *Processor) fenceStaleSync() ([]int32, error) {
+func (p *Processor) fenceStaleSync(ctx context.Context) ([]int32, error) {
 	cfg := *p.opts.txnConfig
 	cfg.ClientID = p.opts.clientID + "-fence"
 	client, err := sarama.NewClient(p.brokers, &cfg)
@@ -664,11 +664,12 @@ func (p *Processor) fenceStaleSync() ([]int32, error) {
 		fenced = append(fenced, part)
 		p.log.Printf("goka: processor %q: aborted the stale transaction of %q, whose offsets kept the session from starting", p.graph.Group(), c.Producer.Transaction.ID)
 	}
-	// No hanging transaction is aborted here: the four that broker
-	// restarts left in system test c had each been committed (their
-	// table writes were in local storage and later transactions), so
-	// aborting them, as Kafka's kafka-transactions.sh would, undid their
-	// offset commits and processed their inputs twice (33-42 duplicates
-	// each). See README, "Hanging transactions".
+	if len(fenced) > 0 {
+		ids := make([]string, len(fenced))
+		for i, part := range fenced {
+			ids[i] = transactionalID(p.graph.Group(), part)
+		}
+		errs = append(errs, p.commitHanging(ctx, cfg, ids))
+	}
 	return fenced, errors.Join(errs...)
 }

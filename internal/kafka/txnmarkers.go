@@ -19,16 +19,18 @@ import (
 // leader writes a transaction's commit or abort marker, and which Kafka's
 // Admin.abortTransaction (kafka-transactions.sh abort, KIP-664) sends to
 // end a hanging transaction: one a partition holds open while its
-// coordinator no longer knows it. WriteAbortMarkers sends it on a
-// connection of its own, encoded with franz-go's kmsg.
+// coordinator no longer knows it. WriteTxnMarkers sends it on a
+// connection of its own, encoded with franz-go's kmsg, with commit or
+// abort markers.
 
-// ErrSASLUnsupported is returned by WriteAbortMarkers for a config with
+// ErrSASLUnsupported is returned by WriteTxnMarkers for a config with
 // SASL, which its connection does not speak.
 var ErrSASLUnsupported = errors.New("writing transaction markers: SASL is not supported")
 
-// AbortMarker is an abort marker for the open transaction of one producer
-// on partitions of one topic, as DescribeProducers reports it.
-type AbortMarker struct {
+// TxnMarker ends the open transaction of one producer on partitions of
+// one topic, as DescribeProducers reports it: committed, or else aborted.
+type TxnMarker struct {
+	Committed        bool
 	ProducerID       int64
 	ProducerEpoch    int16
 	CoordinatorEpoch int32
@@ -40,11 +42,11 @@ type AbortMarker struct {
 // transaction version of KIP-1228, which sarama's producers do not use.
 const writeTxnMarkersVersion = 1
 
-// WriteAbortMarkers writes markers with one WriteTxnMarkers request to the
+// WriteTxnMarkers writes markers with one WriteTxnMarkers request to the
 // broker at addr, which must lead their partitions, on a connection of its
 // own (TLS as cfg says; not SASL). It needs the CLUSTER_ACTION permission.
 // The error joins the partitions' errors.
-func WriteAbortMarkers(ctx context.Context, addr string, cfg *sarama.Config, markers []AbortMarker) error {
+func WriteTxnMarkers(ctx context.Context, addr string, cfg *sarama.Config, markers []TxnMarker) error {
 	if cfg.Net.SASL.Enable {
 		return ErrSASLUnsupported
 	}
@@ -61,7 +63,7 @@ func WriteAbortMarkers(ctx context.Context, addr string, cfg *sarama.Config, mar
 	req.Version = version
 	for _, m := range markers {
 		rm := kmsg.NewWriteTxnMarkersRequestMarker()
-		rm.ProducerID, rm.ProducerEpoch, rm.CoordinatorEpoch, rm.Committed = m.ProducerID, m.ProducerEpoch, m.CoordinatorEpoch, false
+		rm.ProducerID, rm.ProducerEpoch, rm.CoordinatorEpoch, rm.Committed = m.ProducerID, m.ProducerEpoch, m.CoordinatorEpoch, m.Committed
 		rt := kmsg.NewWriteTxnMarkersRequestMarkerTopic()
 		rt.Topic, rt.Partitions = m.Topic, m.Partitions
 		rm.Topics = append(rm.Topics, rt)

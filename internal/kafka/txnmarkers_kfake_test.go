@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -12,10 +13,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// TestWriteAbortMarkers leaves a transaction open on a partition and ends
-// it with WriteAbortMarkers, as an operator's kafka-transactions.sh abort
-// would: the partition's last stable offset reaches its high-water mark.
-func TestWriteAbortMarkers(t *testing.T) {
+// TestWriteTxnMarkers leaves a transaction open on a partition and ends
+// it with WriteTxnMarkers, aborted as an operator's kafka-transactions.sh
+// abort would, or committed: the partition's last stable offset reaches
+// its high-water mark either way.
+func TestWriteTxnMarkers(t *testing.T) {
+	for _, committed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("committed=%v", committed), func(t *testing.T) { testWriteTxnMarkers(t, committed) })
+	}
+}
+
+func testWriteTxnMarkers(t *testing.T, committed bool) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "out"))
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +86,8 @@ func TestWriteAbortMarkers(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = WriteAbortMarkers(ctx, leader.Addr(), cfg, []AbortMarker{{
+	err = WriteTxnMarkers(ctx, leader.Addr(), cfg, []TxnMarker{{
+		Committed:  committed,
 		ProducerID: ap.ProducerID, ProducerEpoch: int16(ap.ProducerEpoch), CoordinatorEpoch: ap.CoordinatorEpoch,
 		Topic: "out", Partitions: []int32{0},
 	}})
@@ -91,15 +100,53 @@ func TestWriteAbortMarkers(t *testing.T) {
 	if lso, hwm := readCommittedEnd(t, brokers, "out"), mustOffset(t, client, "out"); lso != hwm {
 		t.Errorf("last stable offset %d, high-water mark %d", lso, hwm)
 	}
+	// A read_committed consumer reads the transaction's record if it was
+	// committed and skips it if it was aborted: after a plain record
+	// produced behind the marker, the first record it reads tells which.
+	plain := sarama.NewConfig()
+	plain.Producer.Return.Successes = true
+	after, err := sarama.NewSyncProducer(brokers, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer after.Close()
+	if _, _, err := after.SendMessage(&sarama.ProducerMessage{Topic: "out", Partition: 0, Value: sarama.StringEncoder("after")}); err != nil {
+		t.Fatal(err)
+	}
+	rc := sarama.NewConfig()
+	rc.Version = sarama.V3_0_0_0
+	rc.Consumer.IsolationLevel = sarama.ReadCommitted
+	consumer, err := sarama.NewConsumer(brokers, rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	pc, err := consumer.ConsumePartition("out", 0, sarama.OffsetOldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	want := "after"
+	if committed {
+		want = "v"
+	}
+	select {
+	case msg := <-pc.Messages():
+		if string(msg.Value) != want {
+			t.Errorf("first record read committed: %q, want %q", msg.Value, want)
+		}
+	case <-ctx.Done():
+		t.Fatal("no record read committed")
+	}
 
 	sasl := *cfg
 	sasl.Net.SASL.Enable = true
-	if err := WriteAbortMarkers(ctx, leader.Addr(), &sasl, nil); !errors.Is(err, ErrSASLUnsupported) {
+	if err := WriteTxnMarkers(ctx, leader.Addr(), &sasl, nil); !errors.Is(err, ErrSASLUnsupported) {
 		t.Errorf("with SASL: %v, want ErrSASLUnsupported", err)
 	}
 	cctx, ccancel := context.WithCancel(context.Background())
 	ccancel()
-	if err := WriteAbortMarkers(cctx, leader.Addr(), cfg, nil); err == nil {
+	if err := WriteTxnMarkers(cctx, leader.Addr(), cfg, nil); err == nil {
 		t.Error("a cancelled context did not fail")
 	}
 }
