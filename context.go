@@ -307,35 +307,26 @@ func (c *cbContext) emitRaw(topic, key string, data []byte, headers Headers, tw 
 	c.mu.Unlock()
 	c.pp.stats.countOutput(topic, len(data))
 	headers, span := c.pp.opts.obs.beginEmit(c, topic, key, headers, tw != nil)
+	var h produceHandler = c
+	if tw != nil {
+		h = tw
+	}
 	if p, ok := c.pp.producer.(*producer); ok && span.empty() {
 		// The library's own producer, and no observer to tell: the message
 		// carries its handler, without a promise and a closure.
-		var h produceHandler = c
-		if tw != nil {
-			h = tw
-		}
 		p.emitHandled(topic, key, data, headers, h)
 		return
 	}
 	c.pp.producer.EmitWithHeaders(topic, key, data, headers).ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
 		span.end(msg, err)
-		err = produceError(topic, key, err)
-		if tw != nil {
-			tw.acked(msg, err)
-			return
-		}
-		c.finishOne(c.pp.produceFailed(err), true)
+		h.acked(msg, produceError(topic, key, err))
 	})
 }
 
-// produced completes an emit of the callback (a produceHandler).
-func (c *cbContext) produced(msg *sarama.ProducerMessage, err error) {
-	c.finishOne(c.pp.produceFailed(produceError(msg.Topic, messageKey(msg), err)), true)
-}
-
-// produced completes a table write once Kafka answered (a produceHandler).
-func (w *tableWrite) produced(msg *sarama.ProducerMessage, err error) {
-	w.acked(msg, produceError(msg.Topic, messageKey(msg), err))
+// acked completes an emit of the callback once Kafka answered (a
+// produceHandler; a table write has its own, tableWrite.acked).
+func (c *cbContext) acked(_ *sarama.ProducerMessage, err error) {
+	c.finishOne(c.pp.produceFailed(err), true)
 }
 
 // produceError names the message a produce error is about; nil stays nil.

@@ -11,13 +11,14 @@ import (
 // countingHandler records the results a produceHandler gets.
 type countingHandler struct{ errs []error }
 
-func (h *countingHandler) produced(_ *sarama.ProducerMessage, err error) {
+func (h *countingHandler) acked(_ *sarama.ProducerMessage, err error) {
 	h.errs = append(h.errs, err)
 }
 
 // A message produced for a handler reaches it once, even when sarama
-// reports it twice (an error after a success), and leaves the producer's
-// count of messages in flight at zero, as a promise does.
+// reports it twice (an error after a success), with an error that names
+// its topic and key, and leaves the producer's count of messages in flight
+// at zero, as a promise does.
 func TestHandledRecordFinishesOnce(t *testing.T) {
 	refused := errors.New("refused")
 	for _, tt := range []struct {
@@ -38,7 +39,13 @@ func TestHandledRecordFinishesOnce(t *testing.T) {
 			for _, err := range tt.reports {
 				p.finish(&rec.msg, err)
 			}
-			require.Equal(t, tt.reports[:1], h.errs)
+			require.Len(t, h.errs, 1)
+			if first := tt.reports[0]; first == nil {
+				require.NoError(t, h.errs[0])
+			} else {
+				require.ErrorIs(t, h.errs[0], first)
+				require.EqualError(t, h.errs[0], `producing to topic "t" key "k": refused`)
+			}
 			require.Zero(t, p.pending.Load())
 		})
 	}

@@ -1,8 +1,6 @@
 package goka
 
 import (
-	"fmt"
-
 	"github.com/IBM/sarama"
 )
 
@@ -125,10 +123,7 @@ func (wc *writeCache) flush() {
 		w.seq = pp.unacked.Add(e.key, e.data, e.del)
 		pp.stats.countOutput(topic, len(e.data))
 		pp.producer.EmitWithHeaders(topic, e.key, e.data, e.headers).ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
-			if err != nil {
-				err = fmt.Errorf("producing to topic %q key %q: %w", topic, w.key, err)
-			}
-			w.acked(msg, err)
+			w.acked(msg, produceError(topic, w.key, err))
 		})
 	}
 	clear(wc.entries)
