@@ -50,9 +50,12 @@
 //     left in our system tests had been committed by their coordinator,
 //     and aborting them, as kafka-transactions.sh abort would, processed
 //     their inputs twice. That needs Kafka >= 3.6 (which refuses the
-//     records that could open a transaction nobody committed), the
-//     CLUSTER_ACTION permission and a connection without SASL. If three
-//     sessions in a row still fail on the offsets, the processor logs it.
+//     records that could open a transaction nobody committed; the
+//     processor checks the partition leader's version and its
+//     transaction.partition.verification.enable first), the
+//     CLUSTER_ACTION and DESCRIBE_CONFIGS permissions and a connection
+//     without SASL. If three sessions in a row still fail on the offsets,
+//     the processor logs it.
 //   - Local storage never runs ahead of Kafka: a transaction's table writes
 //     reach storage only after it committed (Context.Value sees them at
 //     once), with the table offset in the next flush; after a crash only

@@ -44,9 +44,12 @@ import (
 // find-hanging one, leaves markers still on their way to a reloaded
 // partition the time to arrive.
 // commitHanging writes the markers with WriteTxnMarkers, as Kafka's
-// Admin.abortTransaction does for aborts. That needs the CLUSTER_ACTION
-// permission and a connection without SASL; where it fails, the
-// processor's warning (fenceStreaks) tells the operator.
+// Admin.abortTransaction does for aborts, and only to a leader that
+// verifies transactional writes (Kafka >= 3.6 with partition verification
+// on), which WriteTxnMarkers checks. That needs the CLUSTER_ACTION and
+// DESCRIBE_CONFIGS permissions and a connection without SASL; where it
+// fails, or the leader does not verify, the processor's warning
+// (fenceStreaks) tells the operator.
 
 // idleTxnStates are the coordinator states of a transactional ID with no
 // transaction in flight.
@@ -140,9 +143,18 @@ func (p *Processor) commitHanging(ctx context.Context, cfg sarama.Config, ids []
 	if err != nil {
 		errs = append(errs, err)
 	}
+	brokers := make(map[string]*sarama.Broker)
+	for _, b := range client.Brokers() {
+		brokers[b.Addr()] = b
+	}
 	for _, leader := range slices.Sorted(maps.Keys(markers)) {
 		ms := markers[leader]
-		if werr := kafka.WriteTxnMarkers(ctx, leader, client.Config(), ms); werr != nil {
+		b, ok := brokers[leader]
+		if !ok {
+			errs = append(errs, fmt.Errorf("leader %s left the cluster's metadata", leader))
+			continue
+		}
+		if werr := kafka.WriteTxnMarkers(ctx, b, client.Config(), ms); werr != nil {
 			errs = append(errs, werr)
 			continue
 		}

@@ -511,7 +511,7 @@ func (p *Processor) consume(ctx context.Context, cg sarama.ConsumerGroup) error 
 				p.log.Printf("goka: processor %q: %v", p.graph.Group(), ferr)
 			}
 			for _, part := range streaks.observe(fenced) {
-				p.log.Printf("goka: processor %q: the unstable offsets of partition %d kept %d sessions in a row from starting, though the transaction of %q was aborted after each: Kafka may hold a hanging transaction on a partition it wrote (one its coordinator no longer knows, which no producer can end; kafka-transactions.sh find-hanging lists it) that the processor could not commit yet (it waits until the transaction is older than Producer.Transaction.Timeout, and needs CLUSTER_ACTION and no SASL). Do not abort it unchecked: those a broker restart left in our tests had been committed, and aborting them made their inputs be processed twice",
+				p.log.Printf("goka: processor %q: the unstable offsets of partition %d kept %d sessions in a row from starting, though the transaction of %q was aborted after each: Kafka may hold a hanging transaction on a partition it wrote (one its coordinator no longer knows, which no producer can end; kafka-transactions.sh find-hanging lists it) that the processor could not commit yet (it waits until the transaction is older than Producer.Transaction.Timeout, needs CLUSTER_ACTION, DESCRIBE_CONFIGS and no SASL, and commits only on leaders that verify transactional writes: Kafka 3.6 or later with transaction.partition.verification.enable). Do not abort it unchecked: those a broker restart left in our tests had been committed, and aborting them made their inputs be processed twice",
 					p.graph.Group(), part, streaks[part], transactionalID(p.graph.Group(), part))
 			}
 			backoff.Reset()

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -23,9 +26,29 @@ import (
 // connection of its own, encoded with franz-go's kmsg, with commit or
 // abort markers.
 
-// ErrSASLUnsupported is returned by WriteTxnMarkers for a config with
-// SASL, which its connection does not speak.
-var ErrSASLUnsupported = errors.New("writing transaction markers: SASL is not supported")
+// The errors of WriteTxnMarkers.
+var (
+	// ErrSASLUnsupported is returned for a config with SASL, which its
+	// connection does not speak.
+	ErrSASLUnsupported = errors.New("writing transaction markers: SASL is not supported")
+
+	// ErrUnverifiedTxnWrites is returned, and nothing written, for commit
+	// markers to a leader that does not verify transactional writes: one
+	// older than Kafka 3.6 (no AddPartitionsToTxn v4, KIP-890) or with
+	// transaction.partition.verification.enable=false. Such a leader
+	// accepts a late record that opens a transaction nobody will end
+	// (KIP-664), so a hanging transaction there may be one that was never
+	// committed, and committing it would make its writes visible.
+	ErrUnverifiedTxnWrites = errors.New("no commit markers to a leader that does not verify transactional writes (Kafka 3.6 or later with transaction.partition.verification.enable)")
+)
+
+// verificationConfig is the broker config that turns KIP-890's partition
+// verification off (Kafka 3.6 and later; on by default).
+const verificationConfig = "transaction.partition.verification.enable"
+
+// verifyingAddPartitionsVersion is the AddPartitionsToTxn version with
+// which Kafka 3.6 brought partition verification (KIP-890).
+const verifyingAddPartitionsVersion = 4
 
 // TxnMarker ends the open transaction of one producer on partitions of
 // one topic, as DescribeProducers reports it: committed, or else aborted.
@@ -42,14 +65,17 @@ type TxnMarker struct {
 // transaction version of KIP-1228, which sarama's producers do not use.
 const writeTxnMarkersVersion = 1
 
-// WriteTxnMarkers writes markers with one WriteTxnMarkers request to the
-// broker at addr, which must lead their partitions, on a connection of its
-// own (TLS as cfg says; not SASL). It needs the CLUSTER_ACTION permission.
-// The error joins the partitions' errors.
-func WriteTxnMarkers(ctx context.Context, addr string, cfg *sarama.Config, markers []TxnMarker) error {
+// WriteTxnMarkers writes markers with one WriteTxnMarkers request to
+// leader, which must lead their partitions, on a connection of its own
+// (TLS as cfg says; not SASL). It needs the CLUSTER_ACTION permission, and
+// for commit markers DESCRIBE_CONFIGS on the cluster too: it writes them
+// only to a leader that verifies transactional writes, and returns
+// ErrUnverifiedTxnWrites otherwise. The error joins the partitions' errors.
+func WriteTxnMarkers(ctx context.Context, leader *sarama.Broker, cfg *sarama.Config, markers []TxnMarker) error {
 	if cfg.Net.SASL.Enable {
 		return ErrSASLUnsupported
 	}
+	addr := leader.Addr()
 	c, err := dialRaw(ctx, addr, cfg)
 	if err != nil {
 		return fmt.Errorf("writing transaction markers to %s: %w", addr, err)
@@ -58,6 +84,11 @@ func WriteTxnMarkers(ctx context.Context, addr string, cfg *sarama.Config, marke
 	version, err := c.version(ctx, kmsg.WriteTxnMarkers.Int16(), writeTxnMarkersVersion)
 	if err != nil {
 		return fmt.Errorf("writing transaction markers to %s: %w", addr, err)
+	}
+	if slices.ContainsFunc(markers, func(m TxnMarker) bool { return m.Committed }) {
+		if err := c.verifiesTxnWrites(ctx, leader.ID()); err != nil {
+			return fmt.Errorf("writing transaction markers to %s: %w", addr, err)
+		}
 	}
 	req := kmsg.NewPtrWriteTxnMarkersRequest()
 	req.Version = version
@@ -73,17 +104,71 @@ func WriteTxnMarkers(ctx context.Context, addr string, cfg *sarama.Config, marke
 	if err != nil {
 		return fmt.Errorf("writing transaction markers to %s: %w", addr, err)
 	}
+	committed := make(map[int64]bool, len(markers))
+	for _, m := range markers {
+		committed[m.ProducerID] = m.Committed
+	}
 	var errs []error
 	for _, m := range kresp.(*kmsg.WriteTxnMarkersResponse).Markers {
+		kind := "abort"
+		if committed[m.ProducerID] {
+			kind = "commit"
+		}
 		for _, t := range m.Topics {
 			for _, p := range t.Partitions {
 				if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-					errs = append(errs, fmt.Errorf("abort marker of producer %d on %s/%d: %w", m.ProducerID, t.Topic, p.Partition, err))
+					errs = append(errs, fmt.Errorf("%s marker of producer %d on %s/%d: %w", kind, m.ProducerID, t.Topic, p.Partition, err))
 				}
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// verifiesTxnWrites returns nil if the broker, whose ID is id, verifies
+// that a transactional record belongs to a transaction its coordinator
+// knows (KIP-890): it speaks AddPartitionsToTxn v4, and its
+// transaction.partition.verification.enable is not false (a broker that
+// does not list the config has it on, its default). Otherwise, or when it
+// cannot tell, it returns why, wrapping ErrUnverifiedTxnWrites.
+func (c *rawConn) verifiesTxnWrites(ctx context.Context, id int32) error {
+	keys, err := c.apiVersions(ctx)
+	if err != nil {
+		return err
+	}
+	k, ok := keys[kmsg.AddPartitionsToTxn.Int16()]
+	if !ok {
+		return fmt.Errorf("%w: it does not speak AddPartitionsToTxn", ErrUnverifiedTxnWrites)
+	}
+	if k.MaxVersion < verifyingAddPartitionsVersion {
+		return fmt.Errorf("%w: its newest AddPartitionsToTxn is v%d, before Kafka 3.6", ErrUnverifiedTxnWrites, k.MaxVersion)
+	}
+	version, err := c.version(ctx, kmsg.DescribeConfigs.Int16(), 4)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUnverifiedTxnWrites, err)
+	}
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	req.Version = version
+	rr := kmsg.NewDescribeConfigsRequestResource()
+	rr.ResourceType = kmsg.ConfigResourceTypeBroker
+	rr.ResourceName = strconv.Itoa(int(id))
+	rr.ConfigNames = []string{verificationConfig}
+	req.Resources = append(req.Resources, rr)
+	kresp, err := c.request(ctx, req)
+	if err != nil {
+		return fmt.Errorf("%w: describing %s: %w", ErrUnverifiedTxnWrites, verificationConfig, err)
+	}
+	for _, r := range kresp.(*kmsg.DescribeConfigsResponse).Resources {
+		if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
+			return fmt.Errorf("%w: describing %s: %w", ErrUnverifiedTxnWrites, verificationConfig, err)
+		}
+		for _, rc := range r.Configs {
+			if rc.Name == verificationConfig && rc.Value != nil && !strings.EqualFold(*rc.Value, "true") {
+				return fmt.Errorf("%w: broker %d has %s=%s", ErrUnverifiedTxnWrites, id, verificationConfig, *rc.Value)
+			}
+		}
+	}
+	return nil
 }
 
 // rawConn is one connection to a broker, one request at a time.
@@ -92,6 +177,7 @@ type rawConn struct {
 	format *kmsg.RequestFormatter
 	corr   int32
 	stop   func() bool // stops closing conn when ctx ends
+	keys   map[int16]kmsg.ApiVersionsResponseApiKey
 }
 
 func dialRaw(ctx context.Context, addr string, cfg *sarama.Config) (*rawConn, error) {
@@ -129,27 +215,43 @@ func (c *rawConn) close() {
 // version returns the version of the request key to send: the newest the
 // broker and this package (max) both speak.
 func (c *rawConn) version(ctx context.Context, key, max int16) (int16, error) {
+	keys, err := c.apiVersions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	k, ok := keys[key]
+	if !ok {
+		return 0, fmt.Errorf("the broker does not support request %d", key)
+	}
+	v := min(k.MaxVersion, max)
+	if v < k.MinVersion {
+		return 0, fmt.Errorf("the broker speaks versions %d-%d of request %d, this client up to %d", k.MinVersion, k.MaxVersion, key, max)
+	}
+	return v, nil
+}
+
+// apiVersions returns the request versions the broker speaks, by key,
+// asking it the first time.
+func (c *rawConn) apiVersions(ctx context.Context) (map[int16]kmsg.ApiVersionsResponseApiKey, error) {
+	if c.keys != nil {
+		return c.keys, nil
+	}
 	req := kmsg.NewPtrApiVersionsRequest()
 	req.Version = 3
 	req.ClientSoftwareName, req.ClientSoftwareVersion = "goka", "1"
 	kresp, err := c.request(ctx, req)
 	if err != nil {
-		return 0, fmt.Errorf("api versions: %w", err)
+		return nil, fmt.Errorf("api versions: %w", err)
 	}
 	resp := kresp.(*kmsg.ApiVersionsResponse)
 	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		return 0, fmt.Errorf("api versions: %w", err)
+		return nil, fmt.Errorf("api versions: %w", err)
 	}
+	c.keys = make(map[int16]kmsg.ApiVersionsResponseApiKey, len(resp.ApiKeys))
 	for _, k := range resp.ApiKeys {
-		if k.ApiKey == key {
-			v := min(k.MaxVersion, max)
-			if v < k.MinVersion {
-				return 0, fmt.Errorf("the broker speaks versions %d-%d of request %d, this client up to %d", k.MinVersion, k.MaxVersion, key, max)
-			}
-			return v, nil
-		}
+		c.keys[k.ApiKey] = k
 	}
-	return 0, fmt.Errorf("the broker does not support request %d", key)
+	return c.keys, nil
 }
 
 // request sends req and reads its response.

@@ -3,7 +3,6 @@ package kafka
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -11,20 +10,40 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 // TestWriteTxnMarkers leaves a transaction open on a partition and ends
 // it with WriteTxnMarkers, aborted as an operator's kafka-transactions.sh
 // abort would, or committed: the partition's last stable offset reaches
-// its high-water mark either way.
+// its high-water mark either way. A leader that does not verify
+// transactional writes (older than Kafka 3.6, or with verification off)
+// gets no commit marker, and the transaction stays open.
 func TestWriteTxnMarkers(t *testing.T) {
-	for _, committed := range []bool{false, true} {
-		t.Run(fmt.Sprintf("committed=%v", committed), func(t *testing.T) { testWriteTxnMarkers(t, committed) })
+	tests := []struct {
+		name       string
+		opts       []kfake.Opt
+		committed  bool
+		unverified bool // want ErrUnverifiedTxnWrites
+	}{
+		{name: "abort", committed: false},
+		{name: "commit", committed: true},
+		{name: "commit, verification on", committed: true,
+			opts: []kfake.Opt{kfake.BrokerConfigs(map[string]string{verificationConfig: "true"})}},
+		{name: "commit, Kafka 3.5", committed: true, unverified: true,
+			opts: []kfake.Opt{kfake.MaxVersions(kversion.V3_5_0())}},
+		{name: "commit, verification off", committed: true, unverified: true,
+			opts: []kfake.Opt{kfake.BrokerConfigs(map[string]string{verificationConfig: "false"})}},
+		{name: "abort, Kafka 3.5", committed: false,
+			opts: []kfake.Opt{kfake.MaxVersions(kversion.V3_5_0())}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { testWriteTxnMarkers(t, tt.opts, tt.committed, tt.unverified) })
 	}
 }
 
-func testWriteTxnMarkers(t *testing.T, committed bool) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "out"))
+func testWriteTxnMarkers(t *testing.T, opts []kfake.Opt, committed, unverified bool) {
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(1, "out")}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,11 +105,20 @@ func testWriteTxnMarkers(t *testing.T, committed bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = WriteTxnMarkers(ctx, leader.Addr(), cfg, []TxnMarker{{
+	err = WriteTxnMarkers(ctx, leader, cfg, []TxnMarker{{
 		Committed:  committed,
 		ProducerID: ap.ProducerID, ProducerEpoch: int16(ap.ProducerEpoch), CoordinatorEpoch: ap.CoordinatorEpoch,
 		Topic: "out", Partitions: []int32{0},
 	}})
+	if unverified {
+		if !errors.Is(err, ErrUnverifiedTxnWrites) {
+			t.Fatalf("commit markers to a leader that does not verify: %v, want ErrUnverifiedTxnWrites", err)
+		}
+		if lso, hwm := readCommittedEnd(t, brokers, "out"), mustOffset(t, client, "out"); lso >= hwm {
+			t.Errorf("after a refused commit: last stable offset %d, high-water mark %d; the transaction was ended", lso, hwm)
+		}
+		return
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,12 +169,12 @@ func testWriteTxnMarkers(t *testing.T, committed bool) {
 
 	sasl := *cfg
 	sasl.Net.SASL.Enable = true
-	if err := WriteTxnMarkers(ctx, leader.Addr(), &sasl, nil); !errors.Is(err, ErrSASLUnsupported) {
+	if err := WriteTxnMarkers(ctx, leader, &sasl, nil); !errors.Is(err, ErrSASLUnsupported) {
 		t.Errorf("with SASL: %v, want ErrSASLUnsupported", err)
 	}
 	cctx, ccancel := context.WithCancel(context.Background())
 	ccancel()
-	if err := WriteTxnMarkers(cctx, leader.Addr(), cfg, nil); err == nil {
+	if err := WriteTxnMarkers(cctx, leader, cfg, nil); err == nil {
 		t.Error("a cancelled context did not fail")
 	}
 }
