@@ -53,9 +53,9 @@
 //     records that could open a transaction nobody committed; the
 //     processor checks the partition leader's version and its
 //     transaction.partition.verification.enable first), the
-//     CLUSTER_ACTION and DESCRIBE_CONFIGS permissions and a connection
-//     without SASL. If three sessions in a row still fail on the offsets,
-//     the processor logs it.
+//     CLUSTER_ACTION and DESCRIBE_CONFIGS permissions, and SASL, if any,
+//     other than GSSAPI. If three sessions in a row still fail on the
+//     offsets, the processor logs it.
 //   - Local storage never runs ahead of Kafka: a transaction's table writes
 //     reach storage only after it committed (Context.Value sees them at
 //     once), with the table offset in the next flush; after a crash only

@@ -47,8 +47,8 @@ import (
 // Admin.abortTransaction does for aborts, and only to a leader that
 // verifies transactional writes (Kafka >= 3.6 with partition verification
 // on), which WriteTxnMarkers checks. That needs the CLUSTER_ACTION and
-// DESCRIBE_CONFIGS permissions and a connection without SASL; where it
-// fails, or the leader does not verify, the processor's warning
+// DESCRIBE_CONFIGS permissions, and SASL, if any, other than GSSAPI;
+// where it fails, or the leader does not verify, the processor's warning
 // (fenceStreaks) tells the operator.
 
 // idleTxnStates are the coordinator states of a transactional ID with no

@@ -24,13 +24,16 @@ import (
 // end a hanging transaction: one a partition holds open while its
 // coordinator no longer knows it. WriteTxnMarkers sends it on a
 // connection of its own, encoded with franz-go's kmsg, with commit or
-// abort markers.
+// abort markers. Sarama's request types cannot be sent through its
+// brokers from outside its package, so the connection does its own TLS
+// and SASL (rawsasl.go).
 
 // The errors of WriteTxnMarkers.
 var (
-	// ErrSASLUnsupported is returned for a config with SASL, which its
-	// connection does not speak.
-	ErrSASLUnsupported = errors.New("writing transaction markers: SASL is not supported")
+	// ErrSASLUnsupported is returned for a config with a SASL mechanism
+	// its connection does not speak: GSSAPI (Kerberos). PLAIN, SCRAM and
+	// OAUTHBEARER work.
+	ErrSASLUnsupported = errors.New("this SASL mechanism is not supported for writing transaction markers")
 
 	// ErrUnverifiedTxnWrites is returned, and nothing written, for commit
 	// markers to a leader that does not verify transactional writes: one
@@ -67,14 +70,11 @@ const writeTxnMarkersVersion = 1
 
 // WriteTxnMarkers writes markers with one WriteTxnMarkers request to
 // leader, which must lead their partitions, on a connection of its own
-// (TLS as cfg says; not SASL). It needs the CLUSTER_ACTION permission, and
+// (TLS and SASL as cfg says; see rawConn.authenticate). It needs the CLUSTER_ACTION permission, and
 // for commit markers DESCRIBE_CONFIGS on the cluster too: it writes them
 // only to a leader that verifies transactional writes, and returns
 // ErrUnverifiedTxnWrites otherwise. The error joins the partitions' errors.
 func WriteTxnMarkers(ctx context.Context, leader *sarama.Broker, cfg *sarama.Config, markers []TxnMarker) error {
-	if cfg.Net.SASL.Enable {
-		return ErrSASLUnsupported
-	}
 	addr := leader.Addr()
 	c, err := dialRaw(ctx, addr, cfg)
 	if err != nil {
@@ -204,6 +204,12 @@ func dialRaw(ctx context.Context, addr string, cfg *sarama.Config) (*rawConn, er
 	c := &rawConn{conn: conn, format: kmsg.NewRequestFormatter(kmsg.FormatterClientID(cfg.ClientID))}
 	// A wait on the connection ends with ctx: closing it fails the read.
 	c.stop = context.AfterFunc(ctx, func() { _ = conn.Close() })
+	if cfg.Net.SASL.Enable {
+		if err := c.authenticate(ctx, cfg); err != nil {
+			c.close()
+			return nil, c.ctxErr(ctx, err)
+		}
+	}
 	return c, nil
 }
 

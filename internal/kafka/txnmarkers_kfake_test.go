@@ -169,8 +169,9 @@ func testWriteTxnMarkers(t *testing.T, opts []kfake.Opt, committed, unverified b
 
 	sasl := *cfg
 	sasl.Net.SASL.Enable = true
+	sasl.Net.SASL.Mechanism = sarama.SASLTypeGSSAPI
 	if err := WriteTxnMarkers(ctx, leader, &sasl, nil); !errors.Is(err, ErrSASLUnsupported) {
-		t.Errorf("with SASL: %v, want ErrSASLUnsupported", err)
+		t.Errorf("with GSSAPI: %v, want ErrSASLUnsupported", err)
 	}
 	cctx, ccancel := context.WithCancel(context.Background())
 	ccancel()

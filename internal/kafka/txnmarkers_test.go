@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"testing"
 
+	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -90,4 +91,29 @@ func FuzzDecodeResponse(f *testing.F) {
 		req.Version = 1
 		_, _ = decodeResponse(req, 1, body) // must not panic
 	})
+}
+
+func TestOAuthFirstMessage(t *testing.T) {
+	tests := []struct {
+		name    string
+		token   sarama.AccessToken
+		want    string
+		wantErr bool
+	}{
+		{"token", sarama.AccessToken{Token: "t0k"}, "n,,\x01auth=Bearer t0k\x01\x01", false},
+		{"extensions, sorted", sarama.AccessToken{Token: "t", Extensions: map[string]string{"b": "2", "a": "1"}},
+			"n,,\x01auth=Bearer t\x01a=1\x01b=2\x01\x01", false},
+		{"the reserved extension", sarama.AccessToken{Token: "t", Extensions: map[string]string{"auth": "x"}}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := oauthFirstMessage(&tt.token)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("error %v, want error %v", err, tt.wantErr)
+			}
+			if string(got) != tt.want {
+				t.Errorf("%q, want %q", got, tt.want)
+			}
+		})
+	}
 }

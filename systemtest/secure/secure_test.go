@@ -33,6 +33,7 @@ import (
 
 	"github.com/e3793d55/goka"
 	"github.com/e3793d55/goka/codec"
+	"github.com/e3793d55/goka/internal/kafka"
 	"github.com/e3793d55/goka/storage"
 )
 
@@ -229,6 +230,82 @@ func TestSASLSCRAMOverTLS(t *testing.T) {
 		}
 		if err := <-vdone; err != nil {
 			t.Errorf("view: %v", err)
+		}
+	})
+
+	// The connection that commits hanging transactions does its own TLS
+	// and SCRAM: it commits a transaction left open, and a read_committed
+	// consumer then reads its record.
+	t.Run("transaction markers", func(t *testing.T) {
+		cfg := config(pool, user, password)
+		cfg.Version = sarama.V3_0_0_0
+		cfg.Producer.Idempotent = true
+		cfg.Producer.RequiredAcks = sarama.WaitForAll
+		cfg.Producer.Return.Successes = true
+		cfg.Net.MaxOpenRequests = 1
+		cfg.Producer.Transaction.ID = "secure-open"
+		cfg.Producer.Partitioner = sarama.NewManualPartitioner
+		prod, err := sarama.NewSyncProducer(brokers, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer prod.Close()
+		if err := prod.BeginTxn(); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := prod.SendMessage(&sarama.ProducerMessage{Topic: "secure-clicks", Partition: 0, Value: sarama.StringEncoder("in-txn")}); err != nil {
+			t.Fatal(err)
+		}
+		client, err := sarama.NewClient(brokers, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		leader, err := client.Leader("secure-clicks", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := leader.DescribeProducers(&sarama.DescribeProducersRequest{Topics: []sarama.DescribeProducersRequestTopic{{Name: "secure-clicks", PartitionIndexes: []int32{0}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var markers []kafka.TxnMarker
+		for _, ap := range resp.Topics[0].Partitions[0].ActiveProducers {
+			if ap.CurrentTxnStartOffset >= 0 {
+				markers = append(markers, kafka.TxnMarker{Committed: true, ProducerID: ap.ProducerID, ProducerEpoch: int16(ap.ProducerEpoch),
+					CoordinatorEpoch: ap.CoordinatorEpoch, Topic: "secure-clicks", Partitions: []int32{0}})
+			}
+		}
+		if len(markers) != 1 {
+			t.Fatalf("open transactions: %+v, want 1", resp.Topics[0].Partitions[0].ActiveProducers)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := kafka.WriteTxnMarkers(ctx, leader, cfg, markers); err != nil {
+			t.Fatal(err)
+		}
+		rc := config(pool, user, password)
+		rc.Version = sarama.V3_0_0_0
+		rc.Consumer.IsolationLevel = sarama.ReadCommitted
+		consumer, err := sarama.NewConsumer(brokers, rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer consumer.Close()
+		pc, err := consumer.ConsumePartition("secure-clicks", 0, sarama.OffsetOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		for {
+			select {
+			case msg := <-pc.Messages():
+				if string(msg.Value) == "in-txn" {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatal("read_committed never read the committed transaction's record")
+			}
 		}
 	})
 
