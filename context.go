@@ -97,16 +97,20 @@ type cbContext struct {
 	pp  *partitionProcessor
 	ctx context.Context
 
-	topic      Stream
-	key        string
-	partition  int32
+	topic     Stream
+	key       string
+	partition int32
+	// pending counts what the callback started and must wait for (emits
+	// and table writes until acknowledged, DeferCommit until called, the
+	// callbacks of timers it fired); guarded by mu. An int32 beside
+	// partition keeps cbContext within 256 bytes.
+	pending    int32
 	offset     int64
 	timestamp  time.Time
 	rawHeaders []*sarama.RecordHeader
 	headers    Headers
 
 	mu           sync.Mutex
-	pending      int
 	callbackDone bool
 	fired        bool
 	err          error

@@ -3,6 +3,7 @@ package goka
 import (
 	"errors"
 	"testing"
+	"unsafe"
 
 	"github.com/IBM/sarama"
 	"github.com/stretchr/testify/require"
@@ -48,5 +49,25 @@ func TestHandledRecordFinishesOnce(t *testing.T) {
 			}
 			require.Zero(t, p.pending.Load())
 		})
+	}
+}
+
+// The per-message allocations stay within their size classes: one
+// cbContext (with its first table write) and one handledRecord per input
+// message. A field added to either moves it to the next class, 288 or 208
+// bytes, which costs every message; reorder or shrink instead, or raise
+// the bound here with the bench's B/msg in the commit message.
+func TestPerMessageAllocationSizes(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		size uintptr
+		max  uintptr
+	}{
+		{"cbContext", unsafe.Sizeof(cbContext{}), 256},
+		{"handledRecord", unsafe.Sizeof(handledRecord{}), 192},
+	} {
+		if tt.size > tt.max {
+			t.Errorf("%s is %d bytes, over %d", tt.name, tt.size, tt.max)
+		}
 	}
 }

@@ -27,7 +27,11 @@ type tableWrite struct {
 	seq   uint64
 	value []byte // nil for a delete
 	del   bool
-	more  []*cbContext // other callbacks whose writes this one folds (write_cache.go)
+	// folded is the write cache's entry that this write flushed, whose
+	// other callbacks it completes too (write_cache.go); nil without the
+	// cache. A pointer rather than their slice keeps cbContext, which
+	// holds a tableWrite, within 256 bytes.
+	folded *cacheEntry
 }
 
 // ackedWrite is an acknowledged table write and where Kafka stored it.

@@ -119,7 +119,7 @@ func (wc *writeCache) flush() {
 	topic := pp.graph.GroupTable().Topic()
 	for _, e := range wc.order {
 		last := e.waiting[len(e.waiting)-1]
-		w := &tableWrite{c: last, more: e.waiting[:len(e.waiting)-1], key: e.key, value: e.data, del: e.del}
+		w := &tableWrite{c: last, folded: e, key: e.key, value: e.data, del: e.del}
 		w.seq = pp.unacked.Add(e.key, e.data, e.del)
 		pp.stats.countOutput(topic, len(e.data))
 		pp.producer.EmitWithHeaders(topic, e.key, e.data, e.headers).ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
@@ -134,7 +134,10 @@ func (wc *writeCache) flush() {
 
 // finishMore completes the other callbacks that w's write folded.
 func (w *tableWrite) finishMore(err error) {
-	for _, c := range w.more {
+	if w.folded == nil {
+		return
+	}
+	for _, c := range w.folded.waiting[:len(w.folded.waiting)-1] {
 		c.finishOne(err, true)
 	}
 }

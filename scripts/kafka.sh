@@ -58,6 +58,9 @@
 #   KAFKA_START_TIMEOUT [90]       seconds to wait for readiness
 #   KAFKA_STOP_TIMEOUT [20]        seconds to wait after SIGTERM before SIGKILL
 #   KAFKA_LOG_LEVEL [INFO]         broker root log level
+#   KAFKA_LOG4J_EXTRA              lines added to the brokers' log4j2.properties, e.g.
+#                                  "logger.txn.name = kafka.coordinator.transaction
+#                                  logger.txn.level = DEBUG"
 #   KAFKA_EXTRA_CONFIG             extra server.properties lines (key=value, one per line)
 #   JAVA_HOME / MVN                JDK and Maven to use
 set -euo pipefail
@@ -422,6 +425,9 @@ logger.request.level = WARN
 logger.statechange.name = state.change.logger
 logger.statechange.level = WARN
 EOF
+	if [ -n "$KAFKA_LOG4J_EXTRA" ]; then
+		echo "$KAFKA_LOG4J_EXTRA" >>"$dir/log4j2.properties"
+	fi
 }
 
 # A cluster id: 16 random bytes, base64url without padding (Kafka's Uuid form).
