@@ -45,17 +45,18 @@
 //     group's offsets unstable is aborted the same way. A hanging
 //     transaction of such a producer (KIP-664: one a partition holds open
 //     at an older epoch while its coordinator no longer knows it, which a
-//     broker restart can leave) is then committed, once its last write is
-//     older than Producer.Transaction.Timeout: the ones broker restarts
-//     left in our system tests had been committed by their coordinator,
-//     and aborting them, as kafka-transactions.sh abort would, processed
-//     their inputs twice. That needs Kafka >= 3.6 (which refuses the
-//     records that could open a transaction nobody committed; the
-//     processor checks the partition leader's version and its
-//     transaction.partition.verification.enable first), the
-//     CLUSTER_ACTION and DESCRIBE_CONFIGS permissions, and SASL, if any,
-//     other than GSSAPI. If three sessions in a row still fail on the
-//     offsets, the processor logs it.
+//     broker restart can leave when the coordinator skips the markers of
+//     partitions without a leader) is then ended as its coordinator
+//     decided, once its last write is older than
+//     Producer.Transaction.Timeout: committed or aborted as the
+//     coordinator's log, __transaction_state, records, and left alone if
+//     the log no longer tells. Commit markers need Kafka >= 3.6 (which
+//     refuses the records that could open a transaction nobody committed;
+//     the processor checks the partition leader's version and its
+//     transaction.partition.verification.enable first). That needs the
+//     CLUSTER_ACTION and DESCRIBE_CONFIGS permissions, READ on
+//     __transaction_state, and SASL, if any, other than GSSAPI. If three
+//     sessions in a row still fail on the offsets, the processor logs it.
 //   - Local storage never runs ahead of Kafka: a transaction's table writes
 //     reach storage only after it committed (Context.Value sees them at
 //     once), with the table offset in the next flush; after a crash only

@@ -669,7 +669,7 @@ func (p *Processor) fenceStaleSync(ctx context.Context) ([]int32, error) {
 		for i, part := range fenced {
 			ids[i] = transactionalID(p.graph.Group(), part)
 		}
-		errs = append(errs, p.commitHanging(ctx, cfg, ids))
+		errs = append(errs, p.endHanging(ctx, cfg, ids))
 	}
 	return fenced, errors.Join(errs...)
 }

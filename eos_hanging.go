@@ -14,42 +14,39 @@ import (
 )
 
 // A hanging transaction (KIP-664) is one that a partition holds open while
-// its transaction coordinator no longer knows it: no producer can end it,
-// and the partition's last stable offset stays where it began, so that
+// its transaction coordinator has ended it: no producer can end it, and
+// the partition's last stable offset stays where it began, so that
 // read_committed readers (recovery, views, the group's offset fetch with
 // RequireStable) stop there for good. The system tests' broker restarts
-// leave one now and then: requests the broker still handles after its
-// SIGTERM open a transaction on a partition that the reloaded coordinator
-// does not have (DescribeProducers lists it at an older epoch of the
-// producer; DescribeTransactions has the ID Empty at a newer one).
+// leave one now and then: the coordinator skipped the markers of a
+// transaction it was ending because its partitions had no leader at that
+// moment (eos_txnlog.go has the trace). DescribeProducers lists it at an
+// older epoch of the producer; DescribeTransactions has the ID Empty at a
+// newer one.
 //
 // After fenceStale initialized the producers of partitions whose offsets
 // kept a session from starting, the coordinator has ended every
 // transaction it knows of those IDs. A transaction still open at an older
 // epoch of their producers, on a partition this group writes (its table,
 // loop, outputs, time store) or on the consumer offsets, and whose last
-// write is older than the transaction timeout, is hanging. Its commit
-// markers are written, not abort markers: every hanging transaction seen
-// on real Kafka had been committed (Kafka 4.4, system test c under
-// exactly-once, 2026-12-07). Aborting them, as Kafka's kafka-transactions.sh
-// abort would, duplicated 33-42 inputs each time, since their table writes
-// were already in local storage and in the transactions after them and
-// only their offset commit was undone (4 of 4); committing them left the
-// counts exact (3 of 3). Why they are committed ones is inferred, not
-// traced: the coordinator acknowledged their commit and lost track of the
-// markers over the restart. The other kind KIP-664 names, a late record
-// that opens a transaction nobody commits, is what Kafka >= 3.6 refuses
-// (partition verification, KIP-890); on older brokers committing one would
-// make an uncommitted transaction's writes visible. The age rule, Kafka's
-// find-hanging one, leaves markers still on their way to a reloaded
-// partition the time to arrive.
-// commitHanging writes the markers with WriteTxnMarkers, as Kafka's
-// Admin.abortTransaction does for aborts, and only to a leader that
-// verifies transactional writes (Kafka >= 3.6 with partition verification
-// on), which WriteTxnMarkers checks. That needs the CLUSTER_ACTION and
-// DESCRIBE_CONFIGS permissions, and SASL, if any, other than GSSAPI;
-// where it fails, or the leader does not verify, the processor's warning
-// (fenceStreaks) tells the operator.
+// write is older than the transaction timeout, is hanging. It gets the
+// marker its coordinator decided, from the coordinator's log
+// (decisionFor); if the log no longer tells, it is left alone. Committing
+// every hanging transaction, which this code did before the trace,
+// matched the four seen on real Kafka, which had been committed (aborting
+// them, as kafka-transactions.sh abort would, duplicated 33-42 inputs each
+// time), but the same skipped markers can leave an aborted one. The other
+// kind KIP-664 names, a late record that opens a transaction nobody
+// commits, is what Kafka >= 3.6 refuses (partition verification, KIP-890):
+// the log would show the previous transaction's decision for it, so commit
+// markers go only to leaders that verify (kafka.WriteTxnMarkers). The age
+// rule, Kafka's find-hanging one, leaves markers still on their way to a
+// reloaded partition the time to arrive.
+// endHanging writes the markers with WriteTxnMarkers, as Kafka's
+// Admin.abortTransaction does for aborts. That needs the CLUSTER_ACTION
+// and DESCRIBE_CONFIGS permissions, READ on __transaction_state, and SASL,
+// if any, other than GSSAPI; where it fails, or the leader does not
+// verify, the processor's warning (fenceStreaks) tells the operator.
 
 // idleTxnStates are the coordinator states of a transactional ID with no
 // transaction in flight.
@@ -71,8 +68,8 @@ type partitionProducers struct {
 	producers []sarama.ProducerState
 }
 
-// hangingMarkers returns, per leader address, the commit markers of the
-// transactions that parts hold open for the producers of coord (by producer
+// hangingMarkers returns, per leader address, the markers (abort, until
+// decided) of the transactions that parts hold open for the producers of coord (by producer
 // ID) at an epoch older than their coordinator's, while the coordinator has
 // no transaction of theirs in flight, and whose last write (by the broker's
 // clock) is more than timeout before now.
@@ -88,7 +85,6 @@ func hangingMarkers(coord map[int64]coordinatedProducer, parts []partitionProduc
 				continue
 			}
 			out[pp.leader] = append(out[pp.leader], kafka.TxnMarker{
-				Committed:  true,
 				ProducerID: ps.ProducerID, ProducerEpoch: int16(ps.ProducerEpoch), CoordinatorEpoch: ps.CoordinatorEpoch,
 				Topic: pp.topic, Partitions: []int32{pp.partition},
 			})
@@ -114,10 +110,11 @@ func (p *Processor) writtenTopics() []string {
 	return topics
 }
 
-// commitHanging commits the hanging transactions of the producers of ids
-// (fenced just before) and logs each, on a client of cfg of its own (with
-// Kafka 3.0's DescribeProducers and DescribeTransactions).
-func (p *Processor) commitHanging(ctx context.Context, cfg sarama.Config, ids []string) error {
+// endHanging ends the hanging transactions of the producers of ids
+// (fenced just before) as their coordinator decided, and logs each, on a
+// client of cfg of its own (with Kafka 3.0's DescribeProducers and
+// DescribeTransactions).
+func (p *Processor) endHanging(ctx context.Context, cfg sarama.Config, ids []string) error {
 	// sarama refuses DescribeTransactions below 3.0, where KIP-664 added
 	// it; brokers older than that fail the request, and the warning of
 	// fenceStreaks stays the only remedy.
@@ -125,23 +122,40 @@ func (p *Processor) commitHanging(ctx context.Context, cfg sarama.Config, ids []
 		cfg.Version = sarama.V3_0_0_0
 	}
 	cfg.ClientID = p.opts.clientID + "-hanging"
+	// The coordinators' log is not transactional; its records are read as
+	// they are.
+	cfg.Consumer.IsolationLevel = sarama.ReadUncommitted
 	client, err := sarama.NewClient(p.brokers, &cfg)
 	if err != nil {
-		return fmt.Errorf("committing hanging transactions: %w", err)
+		return fmt.Errorf("ending hanging transactions: %w", err)
 	}
 	defer func() { _ = client.Close() }()
 	coord, err := describeTxns(client, ids)
 	if err != nil {
-		return fmt.Errorf("committing hanging transactions: %w", err)
+		return fmt.Errorf("ending hanging transactions: %w", err)
 	}
 	if len(coord) == 0 {
 		return nil
 	}
 	parts, err := describeProducers(client, p.writtenTopics())
-	markers := hangingMarkers(coord, parts, time.Now(), cfg.Producer.Transaction.Timeout)
 	var errs []error
 	if err != nil {
 		errs = append(errs, err)
+	}
+	markers := hangingMarkers(coord, parts, time.Now(), cfg.Producer.Transaction.Timeout)
+	if len(markers) > 0 {
+		rctx, cancel := context.WithTimeout(ctx, txnLogReadTimeout)
+		logs, lerr := readTxnLog(rctx, client, hangingIDs(markers, coord))
+		cancel()
+		if lerr != nil {
+			return fmt.Errorf("ending hanging transactions: %w", errors.Join(append(errs, lerr)...))
+		}
+		var left []kafka.TxnMarker
+		markers, left = decideMarkers(markers, coord, logs)
+		for _, m := range left {
+			p.log.Printf("goka: processor %q: left the hanging transaction of %q (producer %d, epoch %d) on %s/%d alone: the coordinator's log (%s) no longer says how it ended",
+				p.graph.Group(), coord[m.ProducerID].id, m.ProducerID, m.ProducerEpoch, m.Topic, m.Partitions[0], txnStateTopic)
+		}
 	}
 	brokers := make(map[string]*sarama.Broker)
 	for _, b := range client.Brokers() {
@@ -159,14 +173,57 @@ func (p *Processor) commitHanging(ctx context.Context, cfg sarama.Config, ids []
 			continue
 		}
 		for _, m := range ms {
-			p.log.Printf("goka: processor %q: committed the hanging transaction of %q (producer %d, epoch %d) on %s/%d, which its coordinator no longer knew (KIP-664)",
-				p.graph.Group(), coord[m.ProducerID].id, m.ProducerID, m.ProducerEpoch, m.Topic, m.Partitions[0])
+			what := "aborted"
+			if m.Committed {
+				what = "committed"
+			}
+			p.log.Printf("goka: processor %q: %s the hanging transaction of %q (producer %d, epoch %d) on %s/%d, as its coordinator had decided without writing the marker there (KIP-664)",
+				p.graph.Group(), what, coord[m.ProducerID].id, m.ProducerID, m.ProducerEpoch, m.Topic, m.Partitions[0])
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("committing hanging transactions: %w", errors.Join(errs...))
+		return fmt.Errorf("ending hanging transactions: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// txnLogReadTimeout bounds the read of the coordinators' log.
+const txnLogReadTimeout = 30 * time.Second
+
+// hangingIDs are the transactional IDs of markers.
+func hangingIDs(markers map[string][]kafka.TxnMarker, coord map[int64]coordinatedProducer) []string {
+	var ids []string
+	for _, ms := range markers {
+		for _, m := range ms {
+			if id := coord[m.ProducerID].id; !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// decideMarkers sets each marker to the decision that logs, the
+// coordinators' log by transactional ID, records for its transaction, and
+// returns the markers of the undecided ones apart.
+func decideMarkers(markers map[string][]kafka.TxnMarker, coord map[int64]coordinatedProducer, logs map[string][]txnLogRecord) (map[string][]kafka.TxnMarker, []kafka.TxnMarker) {
+	decided := make(map[string][]kafka.TxnMarker)
+	var left []kafka.TxnMarker
+	for leader, ms := range markers {
+		for _, m := range ms {
+			switch decisionFor(logs[coord[m.ProducerID].id], m.ProducerID, m.ProducerEpoch, m.Topic, m.Partitions[0]) {
+			case decidedCommit:
+				m.Committed = true
+			case decidedAbort:
+				m.Committed = false
+			default:
+				left = append(left, m)
+				continue
+			}
+			decided[leader] = append(decided[leader], m)
+		}
+	}
+	return decided, left
 }
 
 // describeTxns describes ids at their coordinators, by producer ID.

@@ -13,14 +13,14 @@ import (
 	"github.com/e3793d55/goka/codec"
 )
 
-// TestCommitHangingDescribes runs the requests commitHanging relies on
+// TestEndHangingDescribes runs the requests endHanging relies on
 // against the embedded broker: the coordinator's view of a transactional
 // ID and the partition leaders' open transactions, before and after the
 // ID is fenced. A hanging transaction itself cannot be made here: kfake,
 // like Kafka 4 (KIP-890), refuses transactional batches on partitions
 // outside the producer's transaction, which is how they arise. The system
 // test c under exactly-once covers that case on real Kafka.
-func TestCommitHangingDescribes(t *testing.T) {
+func TestEndHangingDescribes(t *testing.T) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in", "g-table", "__consumer_offsets"))
 	if err != nil {
 		t.Fatal(err)
@@ -107,8 +107,8 @@ func TestCommitHangingDescribes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := p.commitHanging(ctx, *p.opts.txnConfig, []string{"g-0"}); err != nil {
-		t.Errorf("commitHanging: %v", err)
+	if err := p.endHanging(ctx, *p.opts.txnConfig, []string{"g-0"}); err != nil {
+		t.Errorf("endHanging: %v", err)
 	}
 }
 
@@ -148,7 +148,7 @@ func TestHangingMarkers(t *testing.T) {
 			var got []string
 			for leader, ms := range hangingMarkers(coord, tt.parts, now, time.Minute) {
 				for _, m := range ms {
-					if !m.Committed || m.CoordinatorEpoch != 12 || len(m.Partitions) != 1 {
+					if m.Committed || m.CoordinatorEpoch != 12 || len(m.Partitions) != 1 {
 						t.Errorf("marker %+v", m)
 					}
 					got = append(got, fmt.Sprintf("%s %s/%d %d@%d", leader, m.Topic, m.Partitions[0], m.ProducerID, m.ProducerEpoch))

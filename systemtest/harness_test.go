@@ -708,6 +708,28 @@ func logResult(t *testing.T, name string, r result, recovery time.Duration, bega
 		recovery.Round(100*time.Millisecond), time.Since(began).Round(100*time.Millisecond))
 }
 
+// logHanging reports how the processors of nodes ended hanging
+// transactions (eos_hanging.go), from their logs: committed, aborted or
+// left alone per their coordinator's log.
+func logHanging(t *testing.T, name string, nodes []*node) {
+	t.Helper()
+	var committed, aborted, left int
+	for _, n := range nodes {
+		data, _ := os.ReadFile(n.logPath)
+		for _, line := range strings.Split(string(data), "\n") {
+			switch {
+			case strings.Contains(line, "committed the hanging transaction"):
+				committed++
+			case strings.Contains(line, "aborted the hanging transaction"):
+				aborted++
+			case strings.Contains(line, "left the hanging transaction"):
+				left++
+			}
+		}
+	}
+	t.Logf("RESULT %s: hanging transactions (per partition) committed %d, aborted %d, left alone %d", name, committed, aborted, left)
+}
+
 // cooperativeNote names the cooperative runs in RESULT lines.
 func cooperativeNote() string {
 	if cooperative {

@@ -201,7 +201,7 @@ func testBrokerFault(t *testing.T, name string, fault func() error) {
 	deadline := catchUp
 	if exactlyOnce {
 		// A broker restart can leave a hanging transaction (KIP-664),
-		// which the processor commits only once its last write is older
+		// which the processor ends only once its last write is older
 		// than Producer.Transaction.Timeout (the nodes' stcfg.Config
 		// keeps sarama's 1 min; see eos_hanging.go): until then the
 		// table's last stable offset, and with it the table, stays behind.
@@ -217,6 +217,9 @@ func testBrokerFault(t *testing.T, name string, fault func() error) {
 	checkViewDump(t, viewNode, l.snapshot(), true, time.Minute)
 	viewNode.checkAlive()
 	logResult(t, name, r, recovery, began)
+	if exactlyOnce {
+		logHanging(t, name, nodes)
+	}
 }
 
 // d. A TCP proxy between every client and the broker cuts all connections
