@@ -425,7 +425,7 @@ logger.request.level = WARN
 logger.statechange.name = state.change.logger
 logger.statechange.level = WARN
 EOF
-	if [ -n "$KAFKA_LOG4J_EXTRA" ]; then
+	if [ -n "${KAFKA_LOG4J_EXTRA:-}" ]; then
 		echo "$KAFKA_LOG4J_EXTRA" >>"$dir/log4j2.properties"
 	fi
 }
