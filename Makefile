@@ -66,7 +66,10 @@ kafka-cluster-down:
 # default group.initial.rebalance.delay.ms of 3 s, which they assume (ours
 # run with 0). Our scenarios run twice: at-least-once, then exactly-once
 # (GOKA_SYSTEMTEST_GUARANTEE); a, b and i run a third time with the
-# cooperative strategy and a standby (GOKA_SYSTEMTEST_REBALANCE). Verbose: each
+# cooperative strategy and a standby (GOKA_SYSTEMTEST_REBALANCE). Between
+# them, TestEndHangingOnCluster (root package, GOKA_HANGING_CLUSTER) makes
+# the cluster leave a committed and an aborted hanging transaction and checks
+# that the processor ends each as its coordinator decided. Verbose: each
 # test logs a RESULT line (messages in/out, duplicates, recovery time).
 systemtest:
 	@if [ -n "$$KAFKA_BROKERS" ]; then \
@@ -76,6 +79,7 @@ systemtest:
 		bash scripts/kafka.sh up && bash scripts/kafka.sh up-cluster && \
 		GOKA_SYSTEMTEST=1 GO=$(GO) bash scripts/gotest.sh -v -p 1 -count=1 -timeout 40m ./systemtest/... && \
 		GOKA_SYSTEMTEST=1 GOKA_SYSTEMTEST_GUARANTEE=exactly-once GO=$(GO) bash scripts/gotest.sh -v -p 1 -count=1 -timeout 40m -run '^Test[A-J]_' ./systemtest/ && \
+		GOKA_HANGING_CLUSTER=$$(bash scripts/kafka.sh cluster-brokers) GO=$(GO) bash scripts/gotest.sh -v -count=1 -timeout 5m -run '^TestEndHangingOnCluster$$' . && \
 		GOKA_SYSTEMTEST=1 GOKA_SYSTEMTEST_REBALANCE=cooperative GO=$(GO) bash scripts/gotest.sh -v -p 1 -count=1 -timeout 20m -run '^Test[ABI]_' ./systemtest/ && \
 		bash scripts/kafka.sh down && bash scripts/kafka.sh down-cluster && \
 		KAFKA_EXTRA_CONFIG=group.initial.rebalance.delay.ms=3000 bash scripts/kafka.sh up-cluster && \
