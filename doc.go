@@ -44,8 +44,8 @@
 //     visible, and it rejoins. A dead owner's transaction that keeps the
 //     group's offsets unstable is aborted the same way. A hanging
 //     transaction of such a producer (KIP-664: one a partition holds open
-//     at an older epoch while its coordinator no longer knows it, which a
-//     broker restart can leave when the coordinator skips the markers of
+//     at an older epoch while its coordinator has ended it, which a broker
+//     restart can leave when the coordinator skips the markers of
 //     partitions without a leader) is then ended as its coordinator
 //     decided, once its last write is older than
 //     Producer.Transaction.Timeout: committed or aborted as the

@@ -586,7 +586,7 @@ const hangingAfter = 3
 // session that failed on its unstable offsets. A fence aborts every
 // transaction the coordinator knows of its transactional ID, so offsets
 // that stay unstable through several point at a hanging transaction: one
-// a partition holds open while the coordinator no longer knows it
+// a partition holds open while the coordinator has ended it
 // (KIP-664, KIP-890), which no producer can end and which keeps the last
 // stable offset, and so read_committed readers, where it is.
 type fenceStreaks map[int32]int

@@ -22,7 +22,7 @@ import (
 // leader writes a transaction's commit or abort marker, and which Kafka's
 // Admin.abortTransaction (kafka-transactions.sh abort, KIP-664) sends to
 // end a hanging transaction: one a partition holds open while its
-// coordinator no longer knows it. WriteTxnMarkers sends it on a
+// coordinator has ended it. WriteTxnMarkers sends it on a
 // connection of its own, encoded with franz-go's kmsg, with commit or
 // abort markers. Sarama's request types cannot be sent through its
 // brokers from outside its package, so the connection does its own TLS
