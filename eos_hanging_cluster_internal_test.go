@@ -188,6 +188,11 @@ func testEndHangingOnCluster(t *testing.T, commit bool) {
 		t.Fatal(err)
 	}
 	if line := log.find(ended + " the hanging transaction"); line == "" {
+		logs, err := readTxnLog(ctx, client, []string{transactionalID(Group(group), 0)})
+		t.Logf("the coordinator's log (%v):", err)
+		for _, r := range logs[transactionalID(Group(group), 0)] {
+			t.Logf("  producer %d epoch %d %v %+v", r.producerID, r.epoch, r.state, r.topics)
+		}
 		t.Fatalf("nothing %s logged; log: %v", ended, log.lines)
 	} else {
 		t.Log(line)

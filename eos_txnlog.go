@@ -3,6 +3,7 @@ package goka
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"unicode/utf16"
 
@@ -100,13 +101,22 @@ func decisionFor(records []txnLogRecord, pid int64, epoch int16, topic string, p
 
 // txnLogPartition is the partition of the coordinators' log that holds
 // id, as Kafka places it: Utils.abs(id.hashCode()) % partitions, with
-// Java's String.hashCode over UTF-16 code units.
+// Java's String.hashCode over UTF-16 code units. Kafka's Utils.abs is
+// Math.abs with Integer.MIN_VALUE taken to 0, not the sign bit masked off
+// as its producer partitioner does (Utils.toPositive): the two differ for
+// every negative hash.
 func txnLogPartition(id string, partitions int) int32 {
 	var h int32
 	for _, u := range utf16.Encode([]rune(id)) {
 		h = 31*h + int32(u)
 	}
-	return int32(int(h&0x7fffffff) % partitions)
+	switch {
+	case h == math.MinInt32:
+		h = 0
+	case h < 0:
+		h = -h
+	}
+	return int32(int(h) % partitions)
 }
 
 // readTxnLog returns the states of the transactional IDs ids that the

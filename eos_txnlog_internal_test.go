@@ -86,8 +86,9 @@ func TestDecisionFor(t *testing.T) {
 }
 
 // Placements as Kafka 4.4 logged them ("Initialized transactionalId ... on
-// partition __transaction_state-N", 10 partitions), and Java's
-// String.hashCode by hand for the rest.
+// partition __transaction_state-N", 10 partitions; the hang- IDs have
+// negative hashes, which a mask instead of Kafka's Utils.abs misplaced),
+// and Java's String.hashCode by hand for the rest.
 func TestTxnLogPartition(t *testing.T) {
 	tests := []struct {
 		id    string
@@ -98,6 +99,19 @@ func TestTxnLogPartition(t *testing.T) {
 		{"st-c-278685991-1", 10, 1},
 		{"st-c-278685991-2", 10, 2},
 		{"st-c-278685991-5", 10, 5},
+		{"hang-1796659689-0-0", 10, 5},
+		{"hang-1796659454-0-0", 10, 1},
+		{"hang-1796659469-0-0", 10, 7},
+		{"hang-1796659484-0-0", 10, 4},
+		{"hang-1796659498-0-0", 10, 9},
+		{"hang-1796659542-0-0", 10, 7},
+		{"hang-1796659554-0-0", 10, 4},
+		{"hang-1796659568-0-0", 10, 9},
+		{"hang-1796659582-0-0", 10, 3},
+		{"hang-1796659595-0-0", 10, 9},
+		{"hang-1796659608-0-0", 10, 4},
+		{"hang-1796659622-0-0", 10, 8},
+		{"hang-1796659635-0-0", 10, 4},
 		{"a", 50, 97 % 50},
 		{"ab", 50, (97*31 + 98) % 50},
 		{"\U0001F600", 50, (0xD83D*31 + 0xDE00) % 50}, // one code point, two UTF-16 units
@@ -107,8 +121,8 @@ func TestTxnLogPartition(t *testing.T) {
 			t.Errorf("%q: %d, want %d", tt.id, got, tt.want)
 		}
 	}
-	// A hash that overflows to a negative int32 is masked, as Kafka's
-	// Utils.abs does, never negative.
+	// A hash that overflows to a negative int32 gives a partition in
+	// range, never a negative one.
 	for _, id := range []string{"st-c-278685991-0-and-a-much-longer-transactional-id", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"} {
 		if got := txnLogPartition(id, 7); got < 0 || got >= 7 {
 			t.Errorf("%q: %d", id, got)
