@@ -48,30 +48,51 @@ func newUnackedWrites() *unackedWrites { return table.NewPending[ackedWrite]() }
 // a newer unacknowledged write stays visible through that one. The offset
 // is stored if the write went to this partition (Goka stores it whatever
 // the partition, which breaks recovery when inputs were partitioned with
-// another hash).
+// another hash), once for the whole batch, after its writes and before any
+// of them is completed: so a commit still never runs ahead of local
+// storage and its offset.
 func (pp *partitionProcessor) applyAcked() {
 	batch := pp.unacked.Take()
-	if len(batch) == 0 {
-		pp.unacked.Recycle(batch)
-		return
-	}
-	for _, a := range batch {
-		var err error
-		if pp.txn != nil {
+	defer pp.unacked.Recycle(batch)
+	if pp.txn != nil {
+		for _, a := range batch {
 			// Exactly-once: the write reaches storage once its transaction
 			// committed (applyTxnWrites); until then Value sees it here.
 			pp.txn.writes = append(pp.txn.writes, a)
-		} else {
-			err = pp.applyWrite(a)
+			pp.unacked.Done()
+			a.w.c.finishOne(nil, true)
+			a.w.finishMore(nil)
 		}
+		return
+	}
+	var (
+		last   int64
+		writes uint
+		failed map[int]error // by index in batch; storage errors are rare
+	)
+	for i, a := range batch {
+		if err := pp.applyWrite(a); err != nil {
+			if failed == nil {
+				failed = make(map[int]error)
+			}
+			failed[i] = err
+		} else if a.partition == pp.partition {
+			last, writes = max(last, a.offset), writes+1
+		}
+	}
+	if writes > 0 {
+		pp.table.StoreOffsets(last, writes)
+	}
+	for i, a := range batch {
+		err := failed[i]
 		pp.unacked.Done()
 		a.w.c.finishOne(err, true)
 		a.w.finishMore(err)
 	}
-	pp.unacked.Recycle(batch)
 }
 
-// applyWrite writes an acknowledged table write to local storage.
+// applyWrite writes an acknowledged table write to local storage; its
+// offset is applyAcked's to store.
 func (pp *partitionProcessor) applyWrite(a ackedWrite) error {
 	w := a.w
 	var err error
@@ -85,9 +106,6 @@ func (pp *partitionProcessor) applyWrite(a ackedWrite) error {
 		return fmt.Errorf("writing table value of key %q to local storage: %w", w.key, err)
 	}
 	pp.unacked.Forget(w.key, w.seq)
-	if a.partition == pp.partition {
-		pp.table.StoreOffset(a.offset)
-	}
 	return nil
 }
 

@@ -3,14 +3,17 @@ package goka_test
 import (
 	"hash"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/stretchr/testify/require"
 
 	"github.com/e3793d55/goka"
 	"github.com/e3793d55/goka/codec"
+	"github.com/e3793d55/goka/storage"
 )
 
 // A table write that Kafka refuses must never reach local storage (issue
@@ -181,4 +184,91 @@ func TestEmitterFinishBounded(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Finish did not return")
 	}
+}
+
+// Acknowledged table writes are applied in batches, and the batch stores
+// the offset of its last write once (table_writes.go): every partition's
+// storage must still end at its table topic's last offset, and the table
+// statistics count every write, not every batch.
+func TestStoredOffsetIsLastTableWrite(t *testing.T) {
+	const n, keys = 3000, 300
+	brokers := cluster(t, map[string]int{"input": 4})
+	var (
+		mu       sync.Mutex
+		storages = map[int32]storage.Storage{}
+	)
+	builder := func(topic string, partition int32) (storage.Storage, error) {
+		st := storage.NewMemory()
+		if topic == "stored-offset-table" {
+			mu.Lock()
+			storages[partition] = st
+			mu.Unlock()
+		}
+		return st, nil
+	}
+	g := goka.DefineGroup("stored-offset",
+		goka.Input("input", new(codec.String), func(ctx goka.Context, _ interface{}) {
+			var c int64
+			if v := ctx.Value(); v != nil {
+				c = v.(int64)
+			}
+			ctx.SetValue(c + 1)
+		}),
+		goka.Persist(new(codec.Int64)),
+	)
+	p, err := goka.NewProcessor(brokers, g, procOpts(t, "", goka.WithStorageBuilder(builder))...)
+	require.NoError(t, err)
+	r := run(t, p.Run)
+	require.NoError(t, p.WaitForReady())
+	e := emitter(t, brokers, "input", new(codec.String))
+	for i := 0; i < n; i++ {
+		_, err := e.Emit(key(i%keys), "x")
+		require.NoError(t, err)
+	}
+	require.NoError(t, e.Finish())
+
+	client, err := sarama.NewClient(brokers, testConfig())
+	require.NoError(t, err)
+	defer client.Close()
+	end := func(part int32) int64 {
+		hwm, err := client.GetOffset("stored-offset-table", part, sarama.OffsetNewest)
+		require.NoError(t, err)
+		return hwm
+	}
+	eventually(t, 60*time.Second, func() bool {
+		var total int64
+		for part := int32(0); part < 4; part++ {
+			total += end(part)
+		}
+		return total == n
+	}, "table topic short of %d records", n)
+	eventually(t, 30*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for part := int32(0); part < 4; part++ {
+			st := storages[part]
+			if st == nil {
+				return false
+			}
+			off, err := st.GetOffset(-1)
+			require.NoError(t, err)
+			if off != end(part)-1 {
+				return false
+			}
+		}
+		return true
+	}, "a partition's storage does not end at its table topic's last offset")
+
+	var writes uint
+	for part, ps := range p.Stats().Group {
+		require.NotNil(t, ps.TableStats, "partition %d", part)
+		writes += ps.TableStats.Writes.Count
+	}
+	require.Equal(t, uint(n), writes, "table writes counted")
+	for i := 0; i < keys; i++ {
+		v, err := p.Get(key(i))
+		require.NoError(t, err)
+		require.Equal(t, int64(n/keys), v, "count of %s", key(i))
+	}
+	require.NoError(t, r.stop(t))
 }

@@ -48,7 +48,8 @@ type Snapshot struct {
 	InputBytes      int
 	InputLastOffset int64
 
-	// WritesCount counts the offsets stored by StoreOffset.
+	// WritesCount counts the records whose offsets StoreOffset and
+	// StoreOffsets stored.
 	WritesCount uint
 
 	// Rebuilds counts how often Open found the storage damaged, discarded
@@ -121,11 +122,12 @@ func (c *statsCollector) countApplied(offset int64, size int) {
 	c.mu.Unlock()
 }
 
-// countWrite counts offset, stored by StoreOffset.
-func (c *statsCollector) countWrite(offset int64) {
+// countWrites counts writes records, the last at offset, whose offset
+// StoreOffsets stored.
+func (c *statsCollector) countWrites(offset int64, writes uint) {
 	now := time.Now()
 	c.mu.Lock()
-	c.s.WritesCount++
+	c.s.WritesCount += writes
 	c.lastWrite = now
 	if !c.hasStored || offset > c.stored {
 		c.stored, c.hasStored = offset, true

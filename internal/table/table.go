@@ -342,17 +342,28 @@ func (t *Table) deps() (sarama.Consumer, Offsets) {
 // with Run's own offset writes: a processor stores offsets of its writes
 // only after Run recovered and returned.
 func (t *Table) StoreOffset(offset int64) {
+	t.StoreOffsets(offset, 1)
+}
+
+// StoreOffsets is StoreOffset for the last of writes table records this
+// process wrote, at offset: a processor applies the acknowledgements that
+// arrived together and stores the offset once for them, which saves it two
+// locks, two storage calls and a clock read per record (issue 17). Storing
+// only the last offset is safe because a stored offset below the storage's
+// content only makes the next recovery re-apply records it already holds,
+// in order.
+func (t *Table) StoreOffsets(offset int64, writes uint) {
 	t.stMu.RLock()
 	defer t.stMu.RUnlock()
 	if t.closed || t.st == nil {
 		return
 	}
-	t.storeOffsetLocked(offset)
+	t.storeOffsetLocked(offset, writes)
 }
 
-// storeOffsetLocked is StoreOffset for callers holding t.stMu with the
+// storeOffsetLocked is StoreOffsets for callers holding t.stMu with the
 // storage open.
-func (t *Table) storeOffsetLocked(offset int64) {
+func (t *Table) storeOffsetLocked(offset int64, writes uint) {
 	t.offMu.Lock()
 	cur, err := t.st.GetOffset(offsetNotStored)
 	if err == nil && offset <= cur {
@@ -364,7 +375,7 @@ func (t *Table) storeOffsetLocked(offset int64) {
 	if err != nil {
 		t.log.Printf("goka: storing offset %d of %s/%d: %v", offset, t.topic, t.partition, err)
 	}
-	t.stats.countWrite(offset)
+	t.stats.countWrites(offset, writes)
 }
 
 // Recovered returns a channel closed once the table is recovered.

@@ -593,6 +593,40 @@ func TestRunBeforeConsume(t *testing.T) {
 // TestEnd: unknown before a Run read the high-water mark; then the
 // high-water mark, a followed record beyond it, or past the last offset
 // a processor stored.
+// TestStoreOffsetsCountsEveryWrite: a batch of writes stores its last
+// offset once and counts every write, and never lowers the offset.
+func TestStoreOffsetsCountsEveryWrite(t *testing.T) {
+	st := storage.NewMemory()
+	tb := newTestTable(t, st, &fakeConsumer{end: 0}, &fakeOffsets{hwm: 0})
+	if err := tb.Run(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		offset     int64
+		writes     uint
+		wantOffset int64
+		wantCount  uint
+	}{
+		{offset: 4, writes: 5, wantOffset: 4, wantCount: 5},
+		{offset: 5, writes: 1, wantOffset: 5, wantCount: 6},
+		{offset: 3, writes: 2, wantOffset: 5, wantCount: 6}, // lower: ignored
+		{offset: 9, writes: 4, wantOffset: 9, wantCount: 10},
+	}
+	for _, s := range steps {
+		tb.StoreOffsets(s.offset, s.writes)
+		got, err := st.GetOffset(-1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != s.wantOffset {
+			t.Errorf("after StoreOffsets(%d, %d): stored offset %d, want %d", s.offset, s.writes, got, s.wantOffset)
+		}
+		if n := tb.Snapshot().WritesCount; n != s.wantCount {
+			t.Errorf("after StoreOffsets(%d, %d): WritesCount %d, want %d", s.offset, s.writes, n, s.wantCount)
+		}
+	}
+}
+
 func TestEnd(t *testing.T) {
 	tb := newTestTable(t, storage.NewMemory(), &fakeConsumer{end: 20}, &fakeOffsets{hwm: 5})
 	if end, ok := tb.End(); ok {
