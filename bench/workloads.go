@@ -414,7 +414,11 @@ func errOrNil(err error) error {
 }
 
 // waitEndOffsets polls the sum of the end offsets of topic until it reaches
-// want.
+// want. It runs in the measured process, so a poll is one ListOffsets
+// request per leader for all of its partitions: asking per partition, as
+// Client.GetOffset does, made 100 round trips every 10 ms at 100
+// partitions, 6 % of the processor's CPU and more of the broker's, which
+// the ceilings, counting their acknowledgements in process, never paid.
 func waitEndOffsets(ctx context.Context, p params, topic string, want int64, run *bgRun) error {
 	client, err := sarama.NewClient(p.brokers, config())
 	if err != nil {
@@ -435,19 +439,47 @@ func waitEndOffsets(ctx context.Context, p params, topic string, want int64, run
 		if err != nil {
 			continue // not created yet
 		}
-		var sum int64
-		for _, part := range parts {
-			off, err := client.GetOffset(topic, part, sarama.OffsetNewest)
-			if err != nil {
-				sum = -1
-				break
-			}
-			sum += off
-		}
-		if sum >= want {
+		if sum, err := sumEndOffsets(client, topic, parts); err == nil && sum >= want {
 			return nil
 		}
 	}
+}
+
+// sumEndOffsets returns the sum of the end offsets of parts of topic,
+// asking each leader once for all of its partitions.
+func sumEndOffsets(client sarama.Client, topic string, parts []int32) (int64, error) {
+	byLeader := map[*sarama.Broker][]int32{}
+	for _, part := range parts {
+		b, err := client.Leader(topic, part)
+		if err != nil {
+			return 0, err
+		}
+		byLeader[b] = append(byLeader[b], part)
+	}
+	var sum int64
+	for b, led := range byLeader {
+		req := sarama.NewOffsetRequest(client.Config().Version)
+		for _, part := range led {
+			req.AddBlock(topic, part, sarama.OffsetNewest, 1)
+		}
+		resp, err := b.GetAvailableOffsets(req)
+		if err != nil {
+			return 0, err
+		}
+		for _, part := range led {
+			block := resp.GetBlock(topic, part)
+			switch {
+			case block == nil:
+				return 0, fmt.Errorf("end offset of %s/%d: %w", topic, part, sarama.ErrIncompleteResponse)
+			case !errors.Is(block.Err, sarama.ErrNoError):
+				return 0, fmt.Errorf("end offset of %s/%d: %w", topic, part, block.Err)
+			case len(block.Offsets) != 1:
+				return 0, fmt.Errorf("end offset of %s/%d: %d offsets", topic, part, len(block.Offsets))
+			}
+			sum += block.Offsets[0]
+		}
+	}
+	return sum, nil
 }
 
 func procOptions(sb storage.Builder, extra ...goka.ProcessorOption) []goka.ProcessorOption {
