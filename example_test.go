@@ -90,10 +90,13 @@ func ExampleProcessor() {
 	viewDone := make(chan error, 1)
 	go func() { viewDone <- view.Run(ctx) }()
 
-	// Wait until the view has seen alice's second click.
+	// Wait until the view has seen every click: alice's and bob's counts
+	// are on different partitions, which the view follows independently.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if v, _ := view.Get("alice"); v != nil && v.(int64) == 2 {
+		alice, _ := view.Get("alice")
+		bob, _ := view.Get("bob")
+		if alice != nil && alice.(int64) == 2 && bob != nil {
 			break
 		}
 		select {
@@ -104,7 +107,7 @@ func ExampleProcessor() {
 		default:
 		}
 		if time.Now().After(deadline) {
-			log.Fatal("no count of 2 for alice after 30 s")
+			log.Fatal("no count of 2 for alice and none for bob after 30 s")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
