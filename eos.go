@@ -439,22 +439,17 @@ func (pp *partitionProcessor) waitAcks() error {
 // local storage, in the order Kafka acknowledged them.
 func (pp *partitionProcessor) applyTxnWrites() {
 	t := pp.txn
-	var (
-		last   int64
-		writes uint
-	)
+	var offsets batchOffset
 	for i, a := range t.writes {
 		if err := pp.applyWrite(a); err != nil {
 			// Kafka has the write; only this instance's copy is broken.
 			pp.proc.fail(fmt.Errorf("partition %d: applying a committed transaction: %w", pp.partition, err))
-		} else if a.partition == pp.partition {
-			last, writes = max(last, a.offset), writes+1
+		} else {
+			offsets.add(pp, a)
 		}
 		t.writes[i] = ackedWrite{}
 	}
-	if writes > 0 {
-		pp.table.StoreOffsets(last, writes)
-	}
+	offsets.store(pp)
 	t.writes = t.writes[:0]
 }
 

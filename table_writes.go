@@ -66,9 +66,8 @@ func (pp *partitionProcessor) applyAcked() {
 		return
 	}
 	var (
-		last   int64
-		writes uint
-		failed map[int]error // by index in batch; storage errors are rare
+		offsets batchOffset
+		failed  map[int]error // by index in batch; storage errors are rare
 	)
 	for i, a := range batch {
 		if err := pp.applyWrite(a); err != nil {
@@ -76,13 +75,11 @@ func (pp *partitionProcessor) applyAcked() {
 				failed = make(map[int]error)
 			}
 			failed[i] = err
-		} else if a.partition == pp.partition {
-			last, writes = max(last, a.offset), writes+1
+		} else {
+			offsets.add(pp, a)
 		}
 	}
-	if writes > 0 {
-		pp.table.StoreOffsets(last, writes)
-	}
+	offsets.store(pp)
 	for i, a := range batch {
 		err := failed[i]
 		pp.unacked.Done()
@@ -91,8 +88,29 @@ func (pp *partitionProcessor) applyAcked() {
 	}
 }
 
+// batchOffset collects the offsets of a batch of applied table writes, to
+// store the last one once for the batch (Table.StoreOffsets).
+type batchOffset struct {
+	last   int64
+	writes uint
+}
+
+// add counts a, applied to local storage, if it went to pp's partition.
+func (b *batchOffset) add(pp *partitionProcessor, a ackedWrite) {
+	if a.partition == pp.partition {
+		b.last, b.writes = max(b.last, a.offset), b.writes+1
+	}
+}
+
+// store stores the batch's last offset, if it has one.
+func (b *batchOffset) store(pp *partitionProcessor) {
+	if b.writes > 0 {
+		pp.table.StoreOffsets(b.last, b.writes)
+	}
+}
+
 // applyWrite writes an acknowledged table write to local storage; its
-// offset is applyAcked's to store.
+// offset is the caller's to store (batchOffset).
 func (pp *partitionProcessor) applyWrite(a ackedWrite) error {
 	w := a.w
 	var err error

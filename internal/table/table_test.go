@@ -590,9 +590,6 @@ func TestRunBeforeConsume(t *testing.T) {
 	}
 }
 
-// TestEnd: unknown before a Run read the high-water mark; then the
-// high-water mark, a followed record beyond it, or past the last offset
-// a processor stored.
 // TestStoreOffsetsCountsEveryWrite: a batch of writes stores its last
 // offset once and counts every write, and never lowers the offset.
 func TestStoreOffsetsCountsEveryWrite(t *testing.T) {
@@ -627,6 +624,9 @@ func TestStoreOffsetsCountsEveryWrite(t *testing.T) {
 	}
 }
 
+// TestEnd: unknown before a Run read the high-water mark; then the
+// high-water mark, a followed record beyond it, or past the last offset
+// a processor stored.
 func TestEnd(t *testing.T) {
 	tb := newTestTable(t, storage.NewMemory(), &fakeConsumer{end: 20}, &fakeOffsets{hwm: 5})
 	if end, ok := tb.End(); ok {
